@@ -1,0 +1,82 @@
+package dev.edgellm.core.backend;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.ServiceLoader;
+import java.util.logging.Logger;
+
+/**
+ * Finds backend plugins with {@link ServiceLoader}, probes them, and picks one: an explicit
+ * choice wins; otherwise the usable backend with the highest priority (the service refines this
+ * with measured calibration). Backends are never named in code.
+ */
+public final class Backends {
+    private static final Logger LOG = Logger.getLogger(Backends.class.getName());
+
+    /** A provider with what its probe found. */
+    public record Candidate(BackendProvider provider, BackendProbe probe) {}
+
+    /** The outcome of a choice: every candidate, the chosen one, and why. */
+    public record Selection(List<Candidate> candidates, Candidate chosen, String reason) {}
+
+    private Backends() {}
+
+    /** All providers on the class path, highest priority first. */
+    public static List<BackendProvider> providers() {
+        List<BackendProvider> list = new ArrayList<>();
+        ServiceLoader.load(BackendProvider.class, Backends.class.getClassLoader()).forEach(list::add);
+        list.sort(Comparator.comparingInt(BackendProvider::priority).reversed().thenComparing(BackendProvider::id));
+        return list;
+    }
+
+    /** Probes every provider; a probe that throws counts as unusable with the error as its summary. */
+    public static List<Candidate> probeAll() {
+        List<Candidate> out = new ArrayList<>();
+        for (BackendProvider p : providers()) {
+            BackendProbe probe;
+            try {
+                probe = p.probe();
+            } catch (RuntimeException | LinkageError e) {
+                probe = new BackendProbe(p.id(), false, "probe failed: " + e, java.util.Map.of());
+            }
+            BackendProbe found = probe;
+            LOG.fine(() -> "backend probe " + p.id() + ": " + (found.usable() ? "usable: " : "unusable: ") + found.summary());
+            out.add(new Candidate(p, probe));
+        }
+        return out;
+    }
+
+    /**
+     * Chooses a backend.
+     *
+     * @param forced an explicit backend id, or null/blank for the best available
+     * @throws IllegalArgumentException when the forced id is unknown or not usable here
+     */
+    public static Selection select(String forced) {
+        List<Candidate> candidates = probeAll();
+        if (forced != null && !forced.isBlank()) {
+            for (Candidate c : candidates) {
+                if (c.provider().id().equals(forced)) {
+                    if (!c.probe().usable()) {
+                        throw new IllegalArgumentException("backend '" + forced + "' is not usable here: " + c.probe().summary());
+                    }
+                    return new Selection(candidates, c, "forced by configuration");
+                }
+            }
+            throw new IllegalArgumentException("unknown backend '" + forced + "' (available: "
+                    + String.join(", ", candidates.stream().map(c -> c.provider().id()).toList()) + ")");
+        }
+        for (Candidate c : candidates) {
+            if (c.probe().usable()) {
+                return new Selection(candidates, c, "highest-priority usable backend (priority " + c.provider().priority() + ")");
+            }
+        }
+        throw new IllegalStateException("no usable backend found (is edgellm-core on the class path?)");
+    }
+
+    /** Creates the backend of a selection. */
+    public static Backend create(Selection selection, BackendOptions options) {
+        return selection.chosen().provider().create(options);
+    }
+}

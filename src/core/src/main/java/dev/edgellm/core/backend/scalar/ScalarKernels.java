@@ -1,0 +1,242 @@
+package dev.edgellm.core.backend.scalar;
+
+import static dev.edgellm.core.tensor.Codecs.LE_FLOAT;
+import static dev.edgellm.core.tensor.Codecs.LE_SHORT;
+import static dev.edgellm.core.tensor.Codecs.Q4_0_BYTES;
+import static dev.edgellm.core.tensor.Codecs.Q8_0_BYTES;
+import static dev.edgellm.core.tensor.Codecs.QK;
+
+import dev.edgellm.core.backend.AttentionSpec;
+import dev.edgellm.core.backend.RopeSpec;
+import dev.edgellm.core.backend.cpu.HostKvCache;
+import dev.edgellm.core.tensor.Codecs;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The reference kernels: plain Java loops, written for clarity. They define the results every
+ * other backend is measured against, and serve as the scalar tails of the SIMD kernels.
+ */
+public final class ScalarKernels {
+    private static final float GELU_COEF_A = 0.044715f;
+    private static final float SQRT_2_OVER_PI = 0.79788456080286535587989211986876f;
+
+    private ScalarKernels() {}
+
+    // ---- dot products of one weight row with one activation row -----------------------------------
+
+    /** Q4_0 weight row (at byte {@code w0}) . Q8_0 activations (blocks from {@code xb}): integer sums per block. */
+    public static float dotQ4_0Q8_0(MemorySegment w, long w0, byte[] xq, float[] xd, int xb, int blocks) {
+        float sum = 0f;
+        for (int b = 0; b < blocks; b++) {
+            long base = w0 + (long) b * Q4_0_BYTES;
+            int q0 = (xb + b) * QK;
+            int isum = 0;
+            for (int j = 0; j < 16; j++) {
+                int packed = w.get(ValueLayout.JAVA_BYTE, base + 2 + j) & 0xFF;
+                isum += ((packed & 0x0F) - 8) * xq[q0 + j] + ((packed >>> 4) - 8) * xq[q0 + j + 16];
+            }
+            sum += isum * (Codecs.f16ToF32(w.get(LE_SHORT, base)) * xd[xb + b]);
+        }
+        return sum;
+    }
+
+    /** Q8_0 weight row . Q8_0 activations. */
+    public static float dotQ8_0Q8_0(MemorySegment w, long w0, byte[] xq, float[] xd, int xb, int blocks) {
+        float sum = 0f;
+        for (int b = 0; b < blocks; b++) {
+            long base = w0 + (long) b * Q8_0_BYTES;
+            int q0 = (xb + b) * QK;
+            int isum = 0;
+            for (int j = 0; j < QK; j++) {
+                isum += w.get(ValueLayout.JAVA_BYTE, base + 2 + j) * xq[q0 + j];
+            }
+            sum += isum * (Codecs.f16ToF32(w.get(LE_SHORT, base)) * xd[xb + b]);
+        }
+        return sum;
+    }
+
+    /** F16 weight row . activations already rounded to f16 precision. */
+    public static float dotF16F32(MemorySegment w, long w0, float[] x, int x0, int n) {
+        float sum = 0f;
+        for (int i = 0; i < n; i++) {
+            sum += Codecs.f16ToF32(w.get(LE_SHORT, w0 + 2L * i)) * x[x0 + i];
+        }
+        return sum;
+    }
+
+    /** BF16 weight row . activations already rounded to bf16 precision. */
+    public static float dotBF16F32(MemorySegment w, long w0, float[] x, int x0, int n) {
+        float sum = 0f;
+        for (int i = 0; i < n; i++) {
+            sum += Codecs.bf16ToF32(w.get(LE_SHORT, w0 + 2L * i)) * x[x0 + i];
+        }
+        return sum;
+    }
+
+    /** F32 weight row . F32 activations. */
+    public static float dotF32F32(MemorySegment w, long w0, float[] x, int x0, int n) {
+        float sum = 0f;
+        for (int i = 0; i < n; i++) {
+            sum += w.get(LE_FLOAT, w0 + 4L * i) * x[x0 + i];
+        }
+        return sum;
+    }
+
+    // ---- element-wise ---------------------------------------------------------------------------------
+
+    /** RMSNorm of rows {@code [row0, row1)}: {@code out = x / sqrt(mean(x^2) + eps) * w}; out may alias x. */
+    public static void rmsNorm(float[] x, float[] out, float[] w, int width, int row0, int row1, float eps) {
+        for (int r = row0; r < row1; r++) {
+            int o = r * width;
+            double ss = 0;
+            for (int i = 0; i < width; i++) {
+                ss += x[o + i] * x[o + i];
+            }
+            float scale = (float) (1.0 / Math.sqrt((float) (ss / width) + eps));
+            for (int i = 0; i < width; i++) {
+                out[o + i] = x[o + i] * scale * w[i];
+            }
+        }
+    }
+
+    /** GELU with the tanh approximation (ggml_gelu_f32). */
+    public static float gelu(float x) {
+        return 0.5f * x * (1.0f + (float) Math.tanh(SQRT_2_OVER_PI * x * (1.0f + GELU_COEF_A * x * x)));
+    }
+
+    public static float silu(float x) {
+        return x / (1.0f + (float) Math.exp(-x));
+    }
+
+    public static void geluMul(float[] gate, float[] up, int from, int to) {
+        for (int i = from; i < to; i++) {
+            gate[i] = gelu(gate[i]) * up[i];
+        }
+    }
+
+    public static void siluMul(float[] gate, float[] up, int from, int to) {
+        for (int i = from; i < to; i++) {
+            gate[i] = silu(gate[i]) * up[i];
+        }
+    }
+
+    public static void add(float[] x, float[] y, int from, int to) {
+        for (int i = from; i < to; i++) {
+            x[i] += y[i];
+        }
+    }
+
+    /**
+     * Rotates head vectors of {@code n} tokens in place (ggml_rope_f32 with ext_factor 0): angle
+     * {@code theta_i = pos * freqScale * base^(-2i/dims)} computed by repeated multiplication as ggml does.
+     */
+    public static void rope(float[] x, int n, int heads, int headDim, int startPos, RopeSpec rope) {
+        int dims = rope.dims();
+        float thetaScale = (float) Math.pow(rope.freqBase(), -2.0 / dims);
+        float[] cos = new float[dims / 2];
+        float[] sin = new float[dims / 2];
+        for (int t = 0; t < n; t++) {
+            float theta = startPos + t;
+            for (int i = 0; i < dims / 2; i++) {
+                float angle = rope.freqScale() * theta;
+                cos[i] = (float) Math.cos(angle);
+                sin[i] = (float) Math.sin(angle);
+                theta *= thetaScale;
+            }
+            for (int h = 0; h < heads; h++) {
+                int o = (t * heads + h) * headDim;
+                for (int i = 0; i < dims / 2; i++) {
+                    int i0 = rope.neox() ? o + i : o + 2 * i;
+                    int i1 = rope.neox() ? o + i + dims / 2 : o + 2 * i + 1;
+                    float x0 = x[i0];
+                    float x1 = x[i1];
+                    x[i0] = x0 * cos[i] - x1 * sin[i];
+                    x[i1] = x0 * sin[i] + x1 * cos[i];
+                }
+            }
+        }
+    }
+
+    /** In-place softmax of {@code x[from..to)}. */
+    public static void softmax(float[] x, int from, int to) {
+        float max = Float.NEGATIVE_INFINITY;
+        for (int i = from; i < to; i++) {
+            max = Math.max(max, x[i]);
+        }
+        float sum = 0f;
+        for (int i = from; i < to; i++) {
+            x[i] = (float) Math.exp(x[i] - max);
+            sum += x[i];
+        }
+        float inv = 1f / sum;
+        for (int i = from; i < to; i++) {
+            x[i] *= inv;
+        }
+    }
+
+    /**
+     * Attention of query {@code t} (position {@code startPos + t}), head {@code h} over the cache.
+     * With an f16 cache the query is rounded to f16 before q.k, as llama.cpp does.
+     *
+     * @param scores scratch of at least {@code window or pos+1} floats
+     * @param qh     scratch of {@code keyDim} floats
+     */
+    public static void attendHead(float[] q, HostKvCache cache, int layer, int startPos, int t, int h,
+                                  AttentionSpec spec, float[] out, float[] scores, float[] qh) {
+        int pos = startPos + t;
+        int lo = spec.window() > 0 ? Math.max(0, pos - spec.window() + 1) : 0;
+        int kvh = h / (spec.heads() / spec.kvHeads());
+        int kd = spec.keyDim();
+        int vd = spec.valueDim();
+        int qOff = (t * spec.heads() + h) * kd;
+        boolean f16 = cache.spec().f16();
+        for (int i = 0; i < kd; i++) {
+            qh[i] = f16 ? Codecs.f16ToF32(Codecs.f32ToF16(q[qOff + i])) : q[qOff + i];
+        }
+        int keyRow = cache.keyRow();
+        int valueRow = cache.valueRow();
+        Object keys = cache.keys(layer);
+        Object values = cache.values(layer);
+        for (int p = lo; p <= pos; p++) {
+            int k0 = cache.slot(layer, p) * keyRow + kvh * kd;
+            float s = 0f;
+            if (f16) {
+                short[] kk = (short[]) keys;
+                for (int i = 0; i < kd; i++) {
+                    s += qh[i] * Codecs.f16ToF32(kk[k0 + i]);
+                }
+            } else {
+                float[] kk = (float[]) keys;
+                for (int i = 0; i < kd; i++) {
+                    s += qh[i] * kk[k0 + i];
+                }
+            }
+            s *= spec.scale();
+            if (spec.softcap() > 0f) {
+                s = spec.softcap() * (float) Math.tanh(s / spec.softcap());
+            }
+            scores[p - lo] = s;
+        }
+        softmax(scores, 0, pos - lo + 1);
+        int oOff = (t * spec.heads() + h) * vd;
+        for (int i = 0; i < vd; i++) {
+            out[oOff + i] = 0f;
+        }
+        for (int p = lo; p <= pos; p++) {
+            int v0 = cache.slot(layer, p) * valueRow + kvh * vd;
+            float a = scores[p - lo];
+            if (f16) {
+                short[] vv = (short[]) values;
+                for (int i = 0; i < vd; i++) {
+                    out[oOff + i] += a * Codecs.f16ToF32(vv[v0 + i]);
+                }
+            } else {
+                float[] vv = (float[]) values;
+                for (int i = 0; i < vd; i++) {
+                    out[oOff + i] += a * vv[v0 + i];
+                }
+            }
+        }
+    }
+}
