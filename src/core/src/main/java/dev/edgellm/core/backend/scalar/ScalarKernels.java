@@ -100,7 +100,7 @@ public final class ScalarKernels {
         }
     }
 
-    /** GELU with the tanh approximation (ggml_gelu_f32). */
+    /** GELU with the tanh approximation, exact in float (ggml_gelu_f32 without the table). */
     public static float gelu(float x) {
         return 0.5f * x * (1.0f + (float) Math.tanh(SQRT_2_OVER_PI * x * (1.0f + GELU_COEF_A * x * x)));
     }
@@ -111,8 +111,31 @@ public final class ScalarKernels {
 
     public static void geluMul(float[] gate, float[] up, int from, int to) {
         for (int i = from; i < to; i++) {
-            gate[i] = gelu(gate[i]) * up[i];
+            gate[i] = geluTable(gate[i]) * up[i];
         }
+    }
+
+    /** GELU of every float16 input, rounded to float16: llama.cpp's CPU table (GGML_GELU_FP16). */
+    private static final float[] GELU_F16 = new float[1 << 16];
+
+    static {
+        for (int i = 0; i < GELU_F16.length; i++) {
+            GELU_F16[i] = Codecs.f16ToF32(Codecs.f32ToF16(gelu(Codecs.f16ToF32((short) i))));
+        }
+    }
+
+    /**
+     * GELU as llama.cpp's CPU backend computes it: the input rounded to float16 indexes a table of
+     * float16 results; saturated outside [-10, 10].
+     */
+    public static float geluTable(float x) {
+        if (x <= -10f) {
+            return 0f;
+        }
+        if (x >= 10f) {
+            return x;
+        }
+        return GELU_F16[Codecs.f32ToF16(x) & 0xFFFF];
     }
 
     public static void siluMul(float[] gate, float[] up, int from, int to) {

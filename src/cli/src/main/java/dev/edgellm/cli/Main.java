@@ -1,0 +1,79 @@
+package dev.edgellm.cli;
+
+import dev.edgellm.core.backend.UnsupportedTensorException;
+import dev.edgellm.core.gguf.GgufFormatException;
+import dev.edgellm.core.model.ContextOverflowException;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.NoSuchFileException;
+
+/**
+ * The {@code edgellm} command. Every failure is one line on stderr and a non-zero exit: 2 for a bad
+ * command line, 1 for everything else.
+ */
+public final class Main {
+    private Main() {}
+
+    static final String HELP = """
+            usage: edgellm COMMAND [OPTIONS]
+
+            commands:
+              %s
+              %s
+              %s
+              %s
+
+            engine options (tokenize, generate, logits):
+            %s""".formatted(InspectCommand.USAGE, TokenizeCommand.USAGE, GenerateCommand.USAGE.replace("\n", "\n  "),
+            LogitsCommand.USAGE, EngineOptions.HELP);
+
+    public static void main(String[] args) {
+        PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false, StandardCharsets.UTF_8);
+        int code = run(args, out, System.err);
+        out.flush();
+        System.exit(code);
+    }
+
+    /** Runs a command; returns the exit code. */
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help")) {
+            out.print(HELP);
+            return args.length == 0 ? 2 : 0;
+        }
+        try {
+            return switch (args[0]) {
+                case "inspect" -> InspectCommand.run(args, out);
+                case "tokenize" -> TokenizeCommand.run(args, out);
+                case "generate" -> GenerateCommand.run(args, out);
+                case "logits" -> LogitsCommand.run(args, out);
+                default -> throw new UsageException("unknown command '" + args[0] + "' (commands: inspect, tokenize, generate, logits)");
+            };
+        } catch (UsageException e) {
+            err.println("edgellm: " + e.getMessage() + " (see edgellm --help)");
+            return 2;
+        } catch (NoSuchFileException e) {
+            err.println("edgellm: file not found: " + e.getFile());
+            return 1;
+        } catch (AccessDeniedException e) {
+            err.println("edgellm: permission denied: " + e.getFile());
+            return 1;
+        } catch (GgufFormatException | UnsupportedTensorException e) {
+            err.println("edgellm: bad model: " + e.getMessage());
+            return 1;
+        } catch (ContextOverflowException e) {
+            err.println("edgellm: " + e.getMessage() + " (raise --ctx-size)");
+            return 1;
+        } catch (IOException e) {
+            err.println("edgellm: I/O error: " + e.getMessage());
+            return 1;
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            err.println("edgellm: " + e.getMessage());
+            return 1;
+        } catch (Exception | OutOfMemoryError e) {
+            err.println("edgellm: internal error: " + e);
+            return 1;
+        }
+    }
+}

@@ -1,0 +1,43 @@
+package dev.edgellm.cli;
+
+import dev.edgellm.core.gguf.GgufFile;
+import dev.edgellm.core.tokenizer.Tokenizer;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+
+/** {@code edgellm tokenize -m MODEL --text TEXT [--special]}: ids, space-separated, BOS per the model. */
+final class TokenizeCommand {
+    static final String USAGE = "tokenize -m MODEL --text TEXT [--special]";
+
+    static int run(String[] argv, PrintStream out) throws Exception {
+        Set<String> valued = new HashSet<>(EngineOptions.VALUED);
+        valued.add("--text");
+        Set<String> flags = new HashSet<>(EngineOptions.FLAGS);
+        flags.add("--special");
+        Args a = new Args("tokenize", argv, 1, valued, flags, EngineOptions.ALIASES);
+        a.positional(0, "no positional arguments");
+        EngineOptions eo = new EngineOptions(a);
+        String text = a.required("--text");
+        // Tokenizing needs only the vocabulary: no weights, no backend.
+        try (GgufFile f = GgufFile.open(eo.model)) {
+            Tokenizer tok = Tokenizer.fromGguf(f.metadata());
+            int[] ids = tok.encode(text, true, a.flag("--special"));
+            out.println(join(ids));
+        }
+        return 0;
+    }
+
+    static String join(int[] ids) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < ids.length; i++) {
+            if (i > 0) {
+                sb.append(' ');
+            }
+            sb.append(ids[i]);
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,126 @@
+package dev.edgellm.core.engine;
+
+import dev.edgellm.core.model.Session;
+import dev.edgellm.core.sampling.Sampler;
+import dev.edgellm.core.sampling.SamplingParams;
+import dev.edgellm.core.tokenizer.StreamDecoder;
+import dev.edgellm.core.tokenizer.Tokenizer;
+import java.util.Arrays;
+
+/** The token loop: prompt processing, then sample, stream and feed back until a stop. */
+public final class Generator {
+
+    /** Why generation ended. */
+    public enum StopReason { END_OF_GENERATION, MAX_TOKENS, CONTEXT_FULL, CANCELLED }
+
+    /**
+     * @param maxTokens  most tokens to generate
+     * @param sampling   token choice
+     * @param stopAtEog  stop at end-of-generation tokens (EOS, {@code <end_of_turn>}); off for benchmarks
+     */
+    public record Options(int maxTokens, SamplingParams sampling, boolean stopAtEog) {
+        public Options {
+            if (maxTokens < 0) {
+                throw new IllegalArgumentException("max tokens must be >= 0, got " + maxTokens);
+            }
+        }
+    }
+
+    /** Receives tokens as they are produced. */
+    public interface Listener {
+        /** A new token and the text it completes (possibly empty while a UTF-8 character is split). */
+        void onToken(int id, String text);
+
+        /** Polled between tokens; true stops generation. */
+        default boolean cancelled() {
+            return false;
+        }
+    }
+
+    /**
+     * What a generation produced and how long it took.
+     *
+     * @param tokens          generated token ids (stop token excluded)
+     * @param text            their text
+     * @param reason          why it stopped
+     * @param promptTokens    tokens of the prompt
+     * @param promptNanos     prompt processing time
+     * @param firstTokenNanos from start to the first generated token
+     * @param decodeNanos     time spent generating after the prompt
+     */
+    public record Result(int[] tokens, String text, StopReason reason, int promptTokens, long promptNanos,
+                         long firstTokenNanos, long decodeNanos) {
+        /** Generated tokens per second (decode phase). */
+        public double tokensPerSecond() {
+            return decodeNanos == 0 ? 0 : tokens.length * 1e9 / decodeNanos;
+        }
+
+        /** Prompt tokens per second. */
+        public double promptTokensPerSecond() {
+            return promptNanos == 0 ? 0 : promptTokens * 1e9 / promptNanos;
+        }
+    }
+
+    private Generator() {}
+
+    /**
+     * Generates from {@code prompt} on a fresh or continuing session.
+     *
+     * @throws dev.edgellm.core.model.ContextOverflowException when the prompt itself does not fit
+     */
+    public static Result generate(Session session, int[] prompt, Options options, Listener listener) {
+        Tokenizer tok = session.model().tokenizer();
+        Sampler sampler = new Sampler(options.sampling(), session.model().config().vocabSize());
+        StreamDecoder decoder = tok.streamDecoder(false);
+        int[] history = Arrays.copyOf(prompt, prompt.length + options.maxTokens());
+        int historyLen = prompt.length;
+        int[] out = new int[options.maxTokens()];
+        int produced = 0;
+        StringBuilder text = new StringBuilder();
+
+        long start = System.nanoTime();
+        float[] logits = session.ingest(prompt);
+        long promptDone = System.nanoTime();
+        long firstToken = 0;
+        StopReason reason = StopReason.MAX_TOKENS;
+        while (produced < options.maxTokens()) {
+            if (listener != null && listener.cancelled()) {
+                reason = StopReason.CANCELLED;
+                break;
+            }
+            int next = sampler.sample(logits, history, historyLen);
+            if (produced == 0) {
+                firstToken = System.nanoTime() - start;
+            }
+            if (options.stopAtEog() && tok.isEndOfGeneration(next)) {
+                reason = StopReason.END_OF_GENERATION;
+                break;
+            }
+            out[produced++] = next;
+            history[historyLen++] = next;
+            String piece = decoder.accept(next);
+            text.append(piece);
+            if (listener != null) {
+                listener.onToken(next, piece);
+            }
+            if (produced == options.maxTokens()) {
+                break;
+            }
+            if (session.position() >= session.contextLength()) {
+                reason = StopReason.CONTEXT_FULL;
+                break;
+            }
+            logits = session.next(next);
+        }
+        String tail = decoder.flush();
+        if (!tail.isEmpty()) {
+            text.append(tail);
+            if (listener != null) {
+                listener.onToken(-1, tail);
+            }
+        }
+        long end = System.nanoTime();
+        return new Result(Arrays.copyOf(out, produced), text.toString(), reason, prompt.length, promptDone - start,
+                firstToken, end - promptDone);
+    }
+}

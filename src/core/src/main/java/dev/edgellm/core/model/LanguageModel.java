@@ -1,0 +1,112 @@
+package dev.edgellm.core.model;
+
+import dev.edgellm.core.backend.Backend;
+import dev.edgellm.core.gguf.GgufFile;
+import dev.edgellm.core.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * A loaded model: the mapped file, its config, tokenizer and weights on a backend, and the forward
+ * pass of its architecture. Sessions ({@link #newSession}) hold the per-conversation state.
+ */
+public final class LanguageModel implements AutoCloseable {
+    /** Default tokens per forward batch (prompt processing). */
+    public static final int DEFAULT_BATCH = 64;
+
+    private final GgufFile file;
+    private final ModelConfig config;
+    private final Tokenizer tokenizer;
+    private final Backend backend;
+    private final ModelWeights weights;
+    private final ForwardPass pass;
+
+    private LanguageModel(GgufFile file, Backend backend) {
+        this.file = file;
+        this.backend = backend;
+        this.config = ModelConfig.fromGguf(file);
+        this.tokenizer = Tokenizer.fromGguf(file.metadata());
+        if (tokenizer.vocabSize() != config.vocabSize()) {
+            throw new dev.edgellm.core.gguf.GgufFormatException(file.path() + ": the tokenizer has " + tokenizer.vocabSize()
+                    + " tokens but token_embd.weight has " + config.vocabSize() + " rows");
+        }
+        this.weights = ModelWeights.load(file, config, backend);
+        this.pass = switch (Architecture.of(config.architecture(), file.path().toString())) {
+            case LLAMA -> new LlamaForward(config, weights);
+            case GEMMA3 -> new Gemma3Forward(config, weights);
+        };
+    }
+
+    /**
+     * Maps a GGUF file and prepares its weights on {@code backend}. The backend stays owned by the
+     * caller; closing the model unmaps the file.
+     */
+    public static LanguageModel load(Path path, Backend backend) throws IOException {
+        GgufFile file = GgufFile.open(path);
+        try {
+            return new LanguageModel(file, backend);
+        } catch (RuntimeException e) {
+            file.close();
+            throw e;
+        }
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public Backend backend() {
+        return backend;
+    }
+
+    public GgufFile file() {
+        return file;
+    }
+
+    public ModelWeights weights() {
+        return weights;
+    }
+
+    /** A session with the given context length (capped at the model's) and batch size; KV cache in f16. */
+    public Session newSession(int contextLength, int maxBatch) {
+        return new Session(this, Math.min(contextLength, config.contextLength()), maxBatch, true);
+    }
+
+    /** A session over the model's full trained context. */
+    public Session newSession() {
+        return newSession(config.contextLength(), DEFAULT_BATCH);
+    }
+
+    /** Runs one batch, then the output head: logits of the last token, or of every token. */
+    void forward(Session s, int[] tokens, int n, Session.LogitsConsumer every, int indexBase) {
+        pass.forward(s, tokens, n);
+        s.position += n;
+        int dim = config.dim();
+        int vocab = config.vocabSize();
+        // output projection (tied to the token embedding when the file has no output.weight)
+        if (every == null) {
+            backend.copy(s.x, (n - 1) * dim, s.rows, 0, dim);
+            backend.matmul(weights.output(), s.rows, s.logits, 1);
+            backend.read(s.logits, 0, s.hostLogits, 0, vocab);
+            return;
+        }
+        for (int r0 = 0; r0 < n; r0 += Session.LOGIT_ROWS) {
+            int rows = Math.min(Session.LOGIT_ROWS, n - r0);
+            backend.copy(s.x, r0 * dim, s.rows, 0, rows * dim);
+            backend.matmul(weights.output(), s.rows, s.logits, rows);
+            for (int r = 0; r < rows; r++) {
+                backend.read(s.logits, r * vocab, s.hostLogits, 0, vocab);
+                every.accept(indexBase + r0 + r, s.hostLogits);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        file.close();
+    }
+}

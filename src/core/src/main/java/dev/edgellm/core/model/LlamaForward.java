@@ -1,0 +1,66 @@
+package dev.edgellm.core.model;
+
+import dev.edgellm.core.backend.AttentionSpec;
+import dev.edgellm.core.backend.Backend;
+import dev.edgellm.core.model.ModelWeights.LayerWeights;
+
+/** The Llama forward pass (llama.cpp llm_build_llama; llama2.c run.c). */
+final class LlamaForward implements ForwardPass {
+    private final ModelConfig c;
+    private final ModelWeights w;
+
+    LlamaForward(ModelConfig c, ModelWeights w) {
+        this.c = c;
+        this.w = w;
+    }
+
+    @Override
+    public void forward(Session s, int[] tokens, int n) {
+        Backend b = s.backend;
+        int dim = c.dim();
+        int pos = s.position;
+
+        // token embedding: x = token_embd[tokens]
+        b.embed(w.tokenEmbedding(), tokens, n, c.embedScale(), s.x);
+
+        for (int l = 0; l < c.layers(); l++) {
+            LayerWeights lw = w.layers()[l];
+            AttentionSpec spec = c.attention(l);
+
+            // attention rmsnorm
+            b.rmsNorm(s.x, lw.attnNorm(), s.xb, dim, n, c.normEps());
+
+            // q, k, v projections
+            b.matmul(lw.wq(), s.xb, s.q, n);
+            b.matmul(lw.wk(), s.xb, s.k, n);
+            b.matmul(lw.wv(), s.xb, s.v, n);
+
+            // RoPE (adjacent pairs) on queries and keys
+            b.rope(s.q, n, c.heads(), c.keyDim(), pos, c.rope(l));
+            b.rope(s.k, n, c.kvHeads(), c.keyDim(), pos, c.rope(l));
+
+            // append to the KV cache, then causal attention over it
+            b.kvStore(s.kv, l, s.k, s.v, pos, n);
+            b.attention(s.q, s.kv, l, pos, n, spec, s.att);
+
+            // output projection, residual
+            b.matmul(lw.wo(), s.att, s.xb, n);
+            b.add(s.x, s.xb, n * dim);
+
+            // ffn rmsnorm
+            b.rmsNorm(s.x, lw.ffnNorm(), s.xb, dim, n, c.normEps());
+
+            // SwiGLU: down(silu(gate(x)) * up(x))
+            b.matmul(lw.ffnGate(), s.xb, s.hb, n);
+            b.matmul(lw.ffnUp(), s.xb, s.hb2, n);
+            b.siluMul(s.hb, s.hb2, n * c.ffnDim());
+            b.matmul(lw.ffnDown(), s.hb, s.xb, n);
+
+            // residual
+            b.add(s.x, s.xb, n * dim);
+        }
+
+        // final rmsnorm
+        b.rmsNorm(s.x, w.outputNorm(), s.x, dim, n, c.normEps());
+    }
+}

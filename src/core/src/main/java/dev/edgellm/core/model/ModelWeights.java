@@ -1,0 +1,88 @@
+package dev.edgellm.core.model;
+
+import dev.edgellm.core.backend.Backend;
+import dev.edgellm.core.backend.Weight;
+import dev.edgellm.core.gguf.GgufFile;
+import dev.edgellm.core.gguf.GgufFormatException;
+import dev.edgellm.core.gguf.GgufTensor;
+import java.util.Arrays;
+
+/**
+ * Read-only weights, prepared by a backend (for CPU backends: slices of the memory-mapped file).
+ * Shapes are ggml's {@code [cols, rows]}; {@code null} marks a tensor the architecture lacks.
+ *
+ * @param tokenEmbedding {@code [dim, vocab]}
+ * @param layers         per block
+ * @param outputNorm     {@code [dim]}
+ * @param output         {@code [dim, vocab]}; the token embedding itself when the file ties them
+ */
+public record ModelWeights(Weight tokenEmbedding, LayerWeights[] layers, Weight outputNorm, Weight output) {
+
+    /**
+     * One transformer block.
+     *
+     * @param attnNorm          {@code [dim]}
+     * @param wq                {@code [dim, heads*keyDim]}
+     * @param wk                {@code [dim, kvHeads*keyDim]}
+     * @param wv                {@code [dim, kvHeads*valueDim]}
+     * @param qNorm             {@code [keyDim]} (Gemma 3: per-head RMSNorm of queries)
+     * @param kNorm             {@code [keyDim]} (Gemma 3: per-head RMSNorm of keys)
+     * @param wo                {@code [heads*valueDim, dim]}
+     * @param postAttentionNorm {@code [dim]} (Gemma 3)
+     * @param ffnNorm           {@code [dim]}
+     * @param ffnGate           {@code [dim, ffnDim]}
+     * @param ffnUp             {@code [dim, ffnDim]}
+     * @param ffnDown           {@code [ffnDim, dim]}
+     * @param postFfnNorm       {@code [dim]} (Gemma 3)
+     */
+    public record LayerWeights(Weight attnNorm, Weight wq, Weight wk, Weight wv, Weight qNorm, Weight kNorm, Weight wo,
+                               Weight postAttentionNorm, Weight ffnNorm, Weight ffnGate, Weight ffnUp, Weight ffnDown,
+                               Weight postFfnNorm) {}
+
+    /** Checks every tensor's shape against the config and prepares it on the backend. */
+    public static ModelWeights load(GgufFile file, ModelConfig c, Backend backend) {
+        Loader l = new Loader(file, backend);
+        boolean gemma = c.architecture().equals(Architecture.GEMMA3.ggufName());
+        Weight embedding = l.get("token_embd.weight", c.dim(), c.vocabSize());
+        LayerWeights[] layers = new LayerWeights[c.layers()];
+        for (int i = 0; i < c.layers(); i++) {
+            String b = "blk." + i + ".";
+            layers[i] = new LayerWeights(
+                    l.get(b + "attn_norm.weight", c.dim()),
+                    l.get(b + "attn_q.weight", c.dim(), c.heads() * c.keyDim()),
+                    l.get(b + "attn_k.weight", c.dim(), c.kvHeads() * c.keyDim()),
+                    l.get(b + "attn_v.weight", c.dim(), c.kvHeads() * c.valueDim()),
+                    gemma ? l.get(b + "attn_q_norm.weight", c.keyDim()) : null,
+                    gemma ? l.get(b + "attn_k_norm.weight", c.keyDim()) : null,
+                    l.get(b + "attn_output.weight", c.heads() * c.valueDim(), c.dim()),
+                    gemma ? l.get(b + "post_attention_norm.weight", c.dim()) : null,
+                    l.get(b + "ffn_norm.weight", c.dim()),
+                    l.get(b + "ffn_gate.weight", c.dim(), c.ffnDim()),
+                    l.get(b + "ffn_up.weight", c.dim(), c.ffnDim()),
+                    l.get(b + "ffn_down.weight", c.ffnDim(), c.dim()),
+                    gemma ? l.get(b + "post_ffw_norm.weight", c.dim()) : null);
+        }
+        Weight outputNorm = l.get("output_norm.weight", c.dim());
+        Weight output = file.findTensor("output.weight").isPresent() ? l.get("output.weight", c.dim(), c.vocabSize()) : embedding;
+        return new ModelWeights(embedding, layers, outputNorm, output);
+    }
+
+    private record Loader(GgufFile file, Backend backend) {
+        Weight get(String name, long... shape) {
+            GgufTensor t = file.tensor(name);
+            long[] dims = t.dims();
+            long[] trimmed = dims;
+            // ggml pads shapes with trailing 1s; compare without them
+            int n = dims.length;
+            while (n > shape.length && dims[n - 1] == 1) {
+                n--;
+            }
+            trimmed = Arrays.copyOf(dims, n);
+            if (!Arrays.equals(trimmed, shape)) {
+                throw new GgufFormatException(file.path() + ": tensor '" + name + "' has shape " + Arrays.toString(dims)
+                        + ", the model's metadata implies " + Arrays.toString(shape) + " (tensor data at offset " + t.offset() + ")");
+            }
+            return backend.weight(t);
+        }
+    }
+}
