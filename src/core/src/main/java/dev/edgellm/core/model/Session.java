@@ -101,10 +101,6 @@ public final class Session implements AutoCloseable {
         return kv.byteSize();
     }
 
-    float[] hostLogitsForTest() {
-        return hostLogits;
-    }
-
     /** Forgets all tokens (the cache is overwritten as new ones arrive). */
     public void reset() {
         position = 0;

@@ -1,0 +1,90 @@
+package dev.edgellm.core.fit;
+
+import dev.edgellm.core.gguf.GgmlType;
+import dev.edgellm.core.gguf.GgufFile;
+import dev.edgellm.core.gguf.GgufTensor;
+import dev.edgellm.core.model.ModelConfig;
+import dev.edgellm.core.model.Session;
+import java.util.EnumMap;
+import java.util.Map;
+
+/**
+ * Memory arithmetic from the GGUF header alone (no weight is read): weights by type, KV cache for a
+ * context, compute scratch and runtime overhead, against a budget.
+ */
+public final class MemoryFit {
+    /** JVM baseline of the engine (heap in use, metaspace, code cache, thread stacks). */
+    public static final long DEFAULT_RUNTIME_OVERHEAD = 96L << 20;
+    /** Tokenizer tables per vocabulary entry (piece string, score, type, lookup map entry). */
+    static final long TOKENIZER_BYTES_PER_TOKEN = 120;
+    /** The shortest context worth running. */
+    public static final int MIN_CONTEXT = 256;
+
+    private MemoryFit() {}
+
+    /** Bytes of tensor data per type, from tensor infos. */
+    public static Map<GgmlType, Long> weightsByType(GgufFile file) {
+        Map<GgmlType, Long> m = new EnumMap<>(GgmlType.class);
+        for (GgufTensor t : file.tensors().values()) {
+            m.merge(t.type(), t.byteSize(), Long::sum);
+        }
+        return m;
+    }
+
+    /** KV cache bytes of a session (f16), as {@link Session} will allocate it. */
+    public static long kvCacheBytes(ModelConfig c, int context, int batch) {
+        return Session.kvSpec(c, context, Math.min(batch, context), true).byteSize();
+    }
+
+    /** Scratch of a session and its backend: activations of a batch, logits, sampler, quantized copies. */
+    public static long scratchBytes(ModelConfig c, int batch) {
+        long perToken = 2L * c.dim() + (long) c.heads() * c.keyDim() + (long) c.kvHeads() * (c.keyDim() + c.valueDim())
+                + (long) c.heads() * c.valueDim() + 2L * c.ffnDim();
+        long activations = 4L * batch * perToken;
+        long logits = 4L * 16 * (c.dim() + (long) c.vocabSize()) + 4L * c.vocabSize();
+        long sampler = 12L * c.vocabSize();
+        long widest = Math.max(Math.max(c.dim(), c.ffnDim()), c.heads() * c.valueDim());
+        // Q8_0 copy of the activations (1 byte + 4/32 scale per value) and an f16/bf16-rounded copy (4 bytes)
+        long quantized = (long) batch * widest * 5 + (long) batch * widest / 32 * 4;
+        return activations + logits + sampler + quantized;
+    }
+
+    /** The estimate for a model at a context. */
+    public static MemoryEstimate estimate(ModelConfig c, Map<GgmlType, Long> weights, int context, int batch, long runtimeOverhead) {
+        long overhead = runtimeOverhead + TOKENIZER_BYTES_PER_TOKEN * c.vocabSize();
+        return new MemoryEstimate(weights, context, kvCacheBytes(c, context, batch), scratchBytes(c, batch), overhead);
+    }
+
+    /** Estimate for a GGUF file (header only). */
+    public static MemoryEstimate estimate(GgufFile file, int context, int batch, long runtimeOverhead) {
+        ModelConfig c = ModelConfig.fromGguf(file);
+        return estimate(c, weightsByType(file), context, batch, runtimeOverhead);
+    }
+
+    /**
+     * Judges a model against a budget: fits at the requested context, fits up to a shorter one
+     * (at least {@link #MIN_CONTEXT}), or does not fit.
+     */
+    public static FitVerdict judge(ModelConfig c, Map<GgmlType, Long> weights, int context, int batch, long runtimeOverhead,
+                                   long budget, String budgetSource) {
+        int ctx = Math.min(context, c.contextLength());
+        MemoryEstimate requested = estimate(c, weights, ctx, batch, runtimeOverhead);
+        if (requested.totalBytes() <= budget) {
+            return new FitVerdict(FitVerdict.Status.FITS, requested, ctx, budget, budgetSource);
+        }
+        int lo = Math.min(MIN_CONTEXT, ctx);
+        if (estimate(c, weights, lo, batch, runtimeOverhead).totalBytes() > budget) {
+            return new FitVerdict(FitVerdict.Status.DOES_NOT_FIT, requested, 0, budget, budgetSource);
+        }
+        int hi = ctx; // lo fits, hi does not
+        while (hi - lo > 1) {
+            int mid = (lo + hi) >>> 1;
+            if (estimate(c, weights, mid, batch, runtimeOverhead).totalBytes() <= budget) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        return new FitVerdict(FitVerdict.Status.FITS_REDUCED_CONTEXT, requested, lo, budget, budgetSource);
+    }
+}
