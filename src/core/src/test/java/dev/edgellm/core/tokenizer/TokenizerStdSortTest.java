@@ -2,6 +2,8 @@ package dev.edgellm.core.tokenizer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import java.lang.reflect.Field;
+import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -60,6 +62,26 @@ class TokenizerStdSortTest {
             for (int i = 1; i < n; i++) {
                 assertEquals(true, key[ids[i - 1]] >= key[ids[i]], "sorted");
             }
+        }
+    }
+
+    /**
+     * The special-token order of the Gemma vocabulary (6,322 control, user-defined and unknown
+     * tokens, mostly of equal lengths) equals the order llama.cpp's std::sort gives, checked with
+     * the same C++ lambda ({@code len[a] > len[b]} over ids in ascending order) compiled by g++ 12.
+     */
+    @Test
+    void gemmaSpecialTokenOrderMatchesLlamaCppOnLinux() throws ReflectiveOperationException {
+        Tokenizer tok = TestTokenizers.gemma();
+        Field f = Tokenizer.class.getDeclaredField("specials");
+        f.setAccessible(true);
+        int[] specials = (int[]) f.get(tok);
+        assertEquals(6322, specials.length);
+        assertEquals(0x23e8d4e753cdb4c2L, orderHash(specials));
+        for (int i = 1; i < specials.length; i++) {
+            int a = tok.tokenText(specials[i - 1]).getBytes(StandardCharsets.UTF_8).length;
+            int b = tok.tokenText(specials[i]).getBytes(StandardCharsets.UTF_8).length;
+            assertEquals(true, a >= b, "longest first");
         }
     }
 
