@@ -465,6 +465,11 @@ public final class Tokenizer {
         return id >= 0 && id < eog.length && eog[id];
     }
 
+    /** The special-token candidates in partition order (a copy; for tests). */
+    int[] specialTokenOrder() {
+        return specials.clone();
+    }
+
     private int check(int id) {
         if (id < 0 || id >= texts.length) {
             throw new IllegalArgumentException("token id " + id + " is out of range (vocabulary has " + texts.length + " tokens)");
