@@ -138,7 +138,7 @@ public final class GgufMetadata {
         }
         int a = getInt("general.alignment");
         if (a <= 0 || Integer.bitCount(a) != 1 || a > (1 << 20)) {
-            throw new GgufFormatException(source + ": metadata key 'general.alignment' at offset " + e.offset() + " is " + a + ", expected a power of two");
+            throw new GgufFormatException(source + ": metadata key 'general.alignment' at offset " + e.offset() + " is " + a + ", expected a power of two from 1 to " + (1 << 20));
         }
         return a;
     }
