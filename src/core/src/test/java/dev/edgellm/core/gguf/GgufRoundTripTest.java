@@ -133,6 +133,10 @@ class GgufRoundTripTest {
             assertEquals(3.25f, m.getFloat("f32.value"));
             assertEquals((float) Math.PI, m.getFloat("f64.pi"));
             assertEquals(255f, m.getFloat("u8.max"));
+            assertEquals(-1f, m.getFloat("i8.minus1"));
+            assertEquals(0x1p64f, m.getFloat("u64.max"));   // unsigned, not -1
+            assertEquals(0x1p63f, m.getFloat("u64.2^63"));
+            assertEquals(-0x1p63f, m.getFloat("i64.min"));
             assertTrue(m.getBoolean("bool.true", false));
             assertFalse(m.getBoolean("bool.false", true));
             assertEquals("", m.getString("str.empty"));
@@ -184,6 +188,11 @@ class GgufRoundTripTest {
             assertArray(m, "a.i32", GgufValueType.INT32, new int[] {Integer.MIN_VALUE, -1, Integer.MAX_VALUE});
             assertLongs(m.getArray("a.i32"), Integer.MIN_VALUE, -1, Integer.MAX_VALUE);
             assertArray(m, "a.u64", GgufValueType.UINT64, new long[] {-1L, Long.MIN_VALUE, 1});
+            assertEquals(0x1p64, m.getArray("a.u64").getDouble(0)); // unsigned, not -1
+            assertEquals(0x1p63, m.getArray("a.u64").getDouble(1));
+            assertEquals(1.0, m.getArray("a.u64").getDouble(2));
+            assertEquals(-0x1p63, m.getArray("a.i64").getDouble(0));
+            assertEquals(4294967295.0, m.getArray("a.u32").getDouble(1));
             assertArray(m, "a.i64", GgufValueType.INT64, new long[] {Long.MIN_VALUE, Long.MAX_VALUE});
             assertArray(m, "a.f32", GgufValueType.FLOAT32, new float[] {1.5f, Float.NEGATIVE_INFINITY, -0f});
             assertEquals(1.5, m.getArray("a.f32").getDouble(0));
