@@ -469,13 +469,31 @@ class GgufCorruptionTest {
         String[] expected = {"token_embd.weight", "output_norm.weight"};
         for (int i = 0; i < cuts.length; i++) {
             Path p = dir.resolve("gemma-cut-" + i + ".gguf");
-            try (FileChannel in = FileChannel.open(src); FileChannel out = FileChannel.open(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                long done = 0;
-                while (done < cuts[i]) {
-                    done += in.transferTo(done, cuts[i] - done, out);
-                }
-            }
+            copyPrefix(src, p, cuts[i]);
             fails(p, "'" + expected[i] + "'", "runs past the end of the file");
+        }
+    }
+
+    @Test
+    void mixedTruncatedInTheHeader() throws IOException {
+        // The 262144-token vocabulary fills most of the 6.5 MB header: an early cut leaves too few bytes
+        // for its count, a later one runs out inside an element.
+        Path src = SharedFiles.model("gemma3-tiny-mixed.gguf");
+        long[] cuts = {1_000_000, 3_000_001, 6_517_600};
+        String[] expected = {"'tokenizer.ggml.tokens'", "element ", "tensor"};
+        for (int i = 0; i < cuts.length; i++) {
+            Path p = dir.resolve("mixed-cut-" + i + ".gguf");
+            copyPrefix(src, p, cuts[i]);
+            fails(p, "truncated", "offset", expected[i]);
+        }
+    }
+
+    private static void copyPrefix(Path src, Path dst, long bytes) throws IOException {
+        try (FileChannel in = FileChannel.open(src); FileChannel out = FileChannel.open(dst, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            long done = 0;
+            while (done < bytes) {
+                done += in.transferTo(done, bytes - done, out);
+            }
         }
     }
 
