@@ -19,7 +19,8 @@ public enum GgmlType {
     Q5_1(7, 32, 2 + 2 + 4 + 16, false),
     /** 32 elements: fp16 scale d + 32 signed bytes; value q*d. */
     Q8_0(8, 32, 2 + 32, true),
-    Q8_1(9, 32, 4 + 4 + 32, false),
+    /** fp16 d and fp16 s (d * sum of quants), 32 signed bytes (block_q8_1; the old float d/s layout took 40). */
+    Q8_1(9, 32, 2 + 2 + 32, false),
     Q2_K(10, 256, 256 / 16 + 256 / 4 + 2 + 2, false),
     Q3_K(11, 256, 256 / 8 + 256 / 4 + 12 + 2, false),
     Q4_K(12, 256, 2 + 2 + 12 + 256 / 2, false),

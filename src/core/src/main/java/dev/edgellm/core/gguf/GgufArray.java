@@ -24,13 +24,25 @@ public record GgufArray(GgufValueType elementType, int length, Object data) {
         };
     }
 
-    /** Element {@code i} of a float32/float64 array. */
+    /** Element {@code i} as a double: float32/float64 arrays, or integer ones (u64 above 2^63 stays positive). */
     public double getDouble(int i) {
         return switch (elementType) {
             case FLOAT32 -> ((float[]) data)[i];
             case FLOAT64 -> ((double[]) data)[i];
+            case UINT64 -> unsignedToDouble(getLong(i));
             default -> getLong(i);
         };
+    }
+
+    /** The value of a u64 bit pattern as a double, correctly rounded. */
+    static double unsignedToDouble(long v) {
+        // Halve with the low bit kept sticky so the single rounding of the conversion stays correct.
+        return v >= 0 ? v : ((v >>> 1) | (v & 1)) * 2.0;
+    }
+
+    /** The value of a u64 bit pattern as a float, correctly rounded. */
+    static float unsignedToFloat(long v) {
+        return v >= 0 ? v : ((v >>> 1) | (v & 1)) * 2.0f;
     }
 
     /** Element {@code i} of a string array. */

@@ -4,9 +4,11 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
@@ -14,6 +16,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,6 +37,17 @@ public final class GgufFile implements AutoCloseable {
     public static final int MAX_DIMS = 4;
     /** Nested metadata arrays deeper than this are refused (no legitimate file comes close). */
     private static final int MAX_ARRAY_DEPTH = 8;
+    /**
+     * Longest metadata string accepted, in bytes. The largest real ones are embedded tokenizer
+     * JSONs of a few tens of MiB; the cap keeps a corrupt length in a multi-GiB model from
+     * allocating gigabytes (or more than a Java array can hold).
+     */
+    static final long MAX_STRING_BYTES = 1L << 28;
+    /**
+     * Most elements accepted in one metadata array. The largest real ones (vocabularies, merges)
+     * have well under a million; the cap bounds what a corrupt count can make the reader allocate.
+     */
+    static final int MAX_ARRAY_LENGTH = 1 << 24;
 
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -55,8 +69,8 @@ public final class GgufFile implements AutoCloseable {
         this.arena = arena;
         this.file = file;
         Reader r = new Reader(file);
-        if (file.byteSize() < 4 + 4 + 8 + 8) {
-            throw new GgufFormatException(path + ": not a GGUF file: only " + file.byteSize() + " bytes, the header alone needs 24");
+        if (file.byteSize() < 4) {
+            throw new GgufFormatException(path + ": not a GGUF file: only " + file.byteSize() + " bytes (a GGUF header takes 24)");
         }
         int magic = r.u32("magic");
         if (magic != MAGIC) {
@@ -77,10 +91,12 @@ public final class GgufFile implements AutoCloseable {
         long kvCount = r.u64("metadata_kv_count");
         // Each tensor info takes at least 8 (name len) + 4 (n_dims) + 4 (type) + 8 (offset) bytes; each kv at least 8 + 4 + 1.
         if (tensorCount < 0 || tensorCount > r.remaining() / 24) {
-            throw new GgufFormatException(path + ": tensor count " + Long.toUnsignedString(tensorCount) + " at offset 8 cannot fit in a file of " + file.byteSize() + " bytes");
+            throw new GgufFormatException(path + ": tensor count " + Long.toUnsignedString(tensorCount) + " at offset 8 cannot fit in the "
+                    + r.remaining() + " bytes that follow (file of " + file.byteSize() + " bytes truncated or corrupt)");
         }
         if (kvCount < 0 || kvCount > r.remaining() / 13) {
-            throw new GgufFormatException(path + ": metadata count " + Long.toUnsignedString(kvCount) + " at offset 16 cannot fit in a file of " + file.byteSize() + " bytes");
+            throw new GgufFormatException(path + ": metadata count " + Long.toUnsignedString(kvCount) + " at offset 16 cannot fit in the "
+                    + r.remaining() + " bytes that follow (file of " + file.byteSize() + " bytes truncated or corrupt)");
         }
 
         Map<String, GgufMetadata.Entry> kvs = new LinkedHashMap<>();
@@ -91,7 +107,7 @@ public final class GgufFile implements AutoCloseable {
                 throw new GgufFormatException(path + ": empty metadata key #" + i + " at offset " + keyOffset);
             }
             long typeOffset = r.pos;
-            int typeId = r.u32(key);
+            int typeId = r.u32("the value type of '" + key + "'");
             GgufValueType type = GgufValueType.byId(Integer.toUnsignedLong(typeId));
             if (type == null) {
                 throw new GgufFormatException(path + ": metadata key '" + key + "' has unknown value type " + Integer.toUnsignedString(typeId) + " at offset " + typeOffset);
@@ -105,11 +121,22 @@ public final class GgufFile implements AutoCloseable {
         this.alignment = metadata.alignment();
 
         record Info(String name, long[] dims, GgmlType type, long relOffset, long infoOffset) {}
-        List<Info> infos = new ArrayList<>((int) tensorCount);
+        // Not presized from the count: a corrupt count in a big file must not allocate before failing.
+        List<Info> infos = new ArrayList<>((int) Math.min(tensorCount, 1024));
+        Map<String, Long> infoOffsets = new HashMap<>();
         for (long i = 0; i < tensorCount; i++) {
             long infoOffset = r.pos;
             String name = r.string("tensor name #" + i);
-            long nDims = Integer.toUnsignedLong(r.u32(name));
+            if (name.isEmpty()) {
+                // Tensors are looked up by name; an empty one is what a header read from zeros looks like.
+                throw new GgufFormatException(path + ": empty tensor name #" + i + " at offset " + infoOffset);
+            }
+            Long first = infoOffsets.putIfAbsent(name, infoOffset);
+            if (first != null) {
+                throw new GgufFormatException(path + ": duplicate tensor name '" + name + "' (tensor info at offset " + infoOffset
+                        + ", first at offset " + first + ")");
+            }
+            long nDims = Integer.toUnsignedLong(r.u32("n_dims of tensor '" + name + "'"));
             if (nDims == 0 || nDims > MAX_DIMS) {
                 throw new GgufFormatException(path + ": tensor '" + name + "' has " + nDims + " dimensions at offset " + (r.pos - 4) + " (1 to " + MAX_DIMS + " allowed)");
             }
@@ -117,14 +144,14 @@ public final class GgufFile implements AutoCloseable {
             long elements = 1;
             for (int d = 0; d < nDims; d++) {
                 long dimOffset = r.pos;
-                dims[d] = r.u64(name);
+                dims[d] = r.u64("dimension " + d + " of tensor '" + name + "'");
                 if (dims[d] <= 0 || dims[d] > Integer.MAX_VALUE) {
                     throw new GgufFormatException(path + ": tensor '" + name + "' dimension " + d + " is " + Long.toUnsignedString(dims[d]) + " at offset " + dimOffset);
                 }
                 elements = multiplyOrFail(elements, dims[d], name, dimOffset);
             }
             long typeOffset = r.pos;
-            int typeId = r.u32(name);
+            int typeId = r.u32("the type of tensor '" + name + "'");
             GgmlType type = GgmlType.byId(Integer.toUnsignedLong(typeId));
             if (type == null) {
                 throw new GgufFormatException(path + ": tensor '" + name + "' has unknown ggml type " + Integer.toUnsignedString(typeId) + " at offset " + typeOffset);
@@ -132,26 +159,30 @@ public final class GgufFile implements AutoCloseable {
             if (dims[0] % type.blockSize() != 0) {
                 throw new GgufFormatException(path + ": tensor '" + name + "' row length " + dims[0] + " is not a multiple of the " + type + " block size " + type.blockSize() + " (tensor info at offset " + infoOffset + ")");
             }
-            long relOffset = r.u64(name);
+            long relOffset = r.u64("the data offset of tensor '" + name + "'");
             infos.add(new Info(name, dims, type, relOffset, infoOffset));
         }
 
         long data = alignUp(r.pos, alignment);
         this.dataOffset = data;
+        // Bytes available to tensor data; negative when the header ends within the last alignment padding.
+        long available = file.byteSize() - data;
         Map<String, GgufTensor> byName = new LinkedHashMap<>();
         for (Info info : infos) {
             long size = info.type.byteSize(elementsOf(info.dims));
-            if (info.relOffset < 0 || info.relOffset % alignment != 0) {
-                throw new GgufFormatException(path + ": tensor '" + info.name + "' data offset " + Long.toUnsignedString(info.relOffset) + " is not a multiple of the alignment " + alignment + " (tensor info at offset " + info.infoOffset + ")");
+            String rel = Long.toUnsignedString(info.relOffset);
+            if (Long.remainderUnsigned(info.relOffset, alignment) != 0) {
+                throw new GgufFormatException(path + ": tensor '" + info.name + "' data offset " + rel + " is not a multiple of the alignment "
+                        + alignment + " (tensor info at offset " + info.infoOffset + ")");
+            }
+            // Unsigned compare first so that offsets of 2^63 and above cannot wrap around.
+            if (Long.compareUnsigned(info.relOffset, Math.max(available, 0)) > 0 || size > available - info.relOffset) {
+                throw new GgufFormatException(path + ": tensor '" + info.name + "' data (" + size + " bytes at data offset " + rel
+                        + ", file offset " + (info.relOffset >= 0 && info.relOffset <= available ? Long.toString(data + info.relOffset) : data + " + " + rel)
+                        + ") runs past the end of the file of " + file.byteSize() + " bytes (truncated?; tensor info at offset " + info.infoOffset + ")");
             }
             long start = data + info.relOffset;
-            if (start < 0 || start > file.byteSize() || size > file.byteSize() - start) {
-                throw new GgufFormatException(path + ": tensor '" + info.name + "' data [" + start + ", " + (start + size) + ") runs past the end of the file (" + file.byteSize() + " bytes; truncated?)");
-            }
-            GgufTensor t = new GgufTensor(info.name, info.type, info.dims, start, file.asSlice(start, size).asReadOnly());
-            if (byName.put(info.name, t) != null) {
-                throw new GgufFormatException(path + ": duplicate tensor name '" + info.name + "' (tensor info at offset " + info.infoOffset + ")");
-            }
+            byName.put(info.name, new GgufTensor(info.name, info.type, info.dims, start, file.asSlice(start, size).asReadOnly()));
         }
         this.tensors = Collections.unmodifiableMap(byName);
     }
@@ -165,7 +196,8 @@ public final class GgufFile implements AutoCloseable {
     public static GgufFile open(Path path) throws IOException {
         Arena arena = Arena.ofShared();
         try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-            MemorySegment seg = ch.size() == 0 ? MemorySegment.NULL.reinterpret(0) : ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
+            // An empty heap segment for an empty file: no restricted reinterpret() call needed.
+            MemorySegment seg = ch.size() == 0 ? MemorySegment.ofArray(new byte[0]) : ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
             return new GgufFile(path, arena, seg);
         } catch (NoSuchFileException e) {
             arena.close();
@@ -252,6 +284,9 @@ public final class GgufFile implements AutoCloseable {
     /** A bounds-checked little-endian cursor over the mapping. */
     private final class Reader {
         private final MemorySegment seg;
+        private final CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
         long pos;
 
         Reader(MemorySegment seg) {
@@ -283,45 +318,64 @@ public final class GgufFile implements AutoCloseable {
         }
 
         String string(String what) {
+            return string(what, null, 0);
+        }
+
+        /** A string; {@code what} describes it, or when null it is element {@code index} of array {@code key}. */
+        String string(String what, String key, int index) {
             long lenOffset = pos;
-            long len = u64(what);
+            if (remaining() < 8) {
+                need(8, describe(what, key, index));
+            }
+            long len = seg.get(U64, pos);
+            pos += 8;
             if (len < 0 || len > remaining()) {
-                throw new GgufFormatException(path + ": string length " + Long.toUnsignedString(len) + " of " + what + " at offset " + lenOffset + " runs past the end of the file");
+                throw new GgufFormatException(path + ": string length " + Long.toUnsignedString(len) + " of " + describe(what, key, index) + " at offset " + lenOffset
+                        + " runs past the end of the file (" + remaining() + " bytes left; truncated?)");
+            }
+            if (len > MAX_STRING_BYTES) {
+                throw new GgufFormatException(path + ": string length " + len + " of " + describe(what, key, index) + " at offset " + lenOffset
+                        + " exceeds the limit of " + MAX_STRING_BYTES + " bytes");
+            }
+            if (len == 0) {
+                return "";
             }
             byte[] bytes = seg.asSlice(pos, len).toArray(ValueLayout.JAVA_BYTE);
             try {
-                String s = StandardCharsets.UTF_8.newDecoder()
-                        .onMalformedInput(CodingErrorAction.REPORT)
-                        .onUnmappableCharacter(CodingErrorAction.REPORT)
-                        .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+                String s = utf8.reset().decode(ByteBuffer.wrap(bytes)).toString();
                 pos += len;
                 return s;
             } catch (CharacterCodingException e) {
-                throw new GgufFormatException(path + ": " + what + " is not valid UTF-8 (string at offset " + (lenOffset + 8) + ")", e);
+                throw new GgufFormatException(path + ": " + describe(what, key, index) + " is not valid UTF-8 (string at offset " + (lenOffset + 8) + ")", e);
             }
+        }
+
+        private static String describe(String what, String key, int index) {
+            return what != null ? what : "element " + index + " of '" + key + "'";
         }
 
         Object value(String key, GgufValueType type, int depth) {
             long at = pos;
+            String what = "the value of '" + key + "'";
             return switch (type) {
-                case UINT8 -> { need(1, key); yield (long) (seg.get(ValueLayout.JAVA_BYTE, pos++) & 0xFF); }
-                case INT8 -> { need(1, key); yield (long) seg.get(ValueLayout.JAVA_BYTE, pos++); }
+                case UINT8 -> { need(1, what); yield (long) (seg.get(ValueLayout.JAVA_BYTE, pos++) & 0xFF); }
+                case INT8 -> { need(1, what); yield (long) seg.get(ValueLayout.JAVA_BYTE, pos++); }
                 case BOOL -> {
-                    need(1, key);
+                    need(1, what);
                     byte b = seg.get(ValueLayout.JAVA_BYTE, pos++);
                     if (b != 0 && b != 1) {
                         throw new GgufFormatException(path + ": metadata key '" + key + "' bool value " + (b & 0xFF) + " at offset " + at + " is neither 0 nor 1");
                     }
                     yield b == 1;
                 }
-                case UINT16 -> { need(2, key); long v = seg.get(U16, pos) & 0xFFFFL; pos += 2; yield v; }
-                case INT16 -> { need(2, key); long v = seg.get(U16, pos); pos += 2; yield v; }
-                case UINT32 -> Integer.toUnsignedLong(u32(key));
-                case INT32 -> (long) u32(key);
-                case UINT64, INT64 -> u64(key);
-                case FLOAT32 -> { need(4, key); float f = seg.get(F32, pos); pos += 4; yield f; }
-                case FLOAT64 -> { need(8, key); double d = seg.get(F64, pos); pos += 8; yield d; }
-                case STRING -> string("value of '" + key + "'");
+                case UINT16 -> { need(2, what); long v = seg.get(U16, pos) & 0xFFFFL; pos += 2; yield v; }
+                case INT16 -> { need(2, what); long v = seg.get(U16, pos); pos += 2; yield v; }
+                case UINT32 -> Integer.toUnsignedLong(u32(what));
+                case INT32 -> (long) u32(what);
+                case UINT64, INT64 -> u64(what);
+                case FLOAT32 -> { need(4, what); float f = seg.get(F32, pos); pos += 4; yield f; }
+                case FLOAT64 -> { need(8, what); double d = seg.get(F64, pos); pos += 8; yield d; }
+                case STRING -> string(what);
                 case ARRAY -> array(key, depth);
             };
         }
@@ -331,15 +385,20 @@ public final class GgufFile implements AutoCloseable {
                 throw new GgufFormatException(path + ": metadata key '" + key + "' nests arrays deeper than " + MAX_ARRAY_DEPTH + " at offset " + pos);
             }
             long typeOffset = pos;
-            int typeId = u32(key);
+            int typeId = u32("the element type of array '" + key + "'");
             GgufValueType et = GgufValueType.byId(Integer.toUnsignedLong(typeId));
             if (et == null) {
                 throw new GgufFormatException(path + ": metadata key '" + key + "' is an array of unknown type " + Integer.toUnsignedString(typeId) + " at offset " + typeOffset);
             }
             long countOffset = pos;
-            long count = u64(key);
-            if (count < 0 || count > Integer.MAX_VALUE - 8 || count > remaining() / et.minBytes()) {
-                throw new GgufFormatException(path + ": metadata key '" + key + "' array count " + Long.toUnsignedString(count) + " at offset " + countOffset + " cannot fit in the " + remaining() + " bytes left");
+            long count = u64("the length of array '" + key + "'");
+            if (count < 0 || count > remaining() / et.minBytes()) {
+                throw new GgufFormatException(path + ": metadata key '" + key + "' array count " + Long.toUnsignedString(count) + " at offset " + countOffset
+                        + " cannot fit in the " + remaining() + " bytes left (truncated or corrupt)");
+            }
+            if (count > MAX_ARRAY_LENGTH) {
+                throw new GgufFormatException(path + ": metadata key '" + key + "' array count " + count + " at offset " + countOffset
+                        + " exceeds the limit of " + MAX_ARRAY_LENGTH + " elements");
             }
             int n = (int) count;
             Object data;
@@ -349,7 +408,7 @@ public final class GgufFile implements AutoCloseable {
                     byte[] b = seg.asSlice(pos, n).toArray(ValueLayout.JAVA_BYTE);
                     for (int i = 0; i < n; i++) {
                         if (b[i] != 0 && b[i] != 1) {
-                            throw new GgufFormatException(path + ": metadata key '" + key + "' bool element " + i + " at offset " + (pos + i) + " is neither 0 nor 1");
+                            throw new GgufFormatException(path + ": metadata key '" + key + "' bool element " + i + " value " + (b[i] & 0xFF) + " at offset " + (pos + i) + " is neither 0 nor 1");
                         }
                     }
                     data = b;
@@ -363,7 +422,7 @@ public final class GgufFile implements AutoCloseable {
                 case STRING -> {
                     String[] s = new String[n];
                     for (int i = 0; i < n; i++) {
-                        s[i] = string("element " + i + " of '" + key + "'");
+                        s[i] = string(null, key, i);
                     }
                     data = s;
                 }

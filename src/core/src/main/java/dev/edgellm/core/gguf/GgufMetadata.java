@@ -58,7 +58,7 @@ public final class GgufMetadata {
         return entries.containsKey(key) ? Optional.of(getString(key)) : Optional.empty();
     }
 
-    /** An integer of any width that fits a non-negative int. */
+    /** An integer of any width whose value fits an int (u32/u64 values above Integer.MAX_VALUE do not). */
     public int getInt(String key) {
         Entry e = required(key);
         if (e.value() instanceof Long l) {
@@ -75,7 +75,7 @@ public final class GgufMetadata {
         return entries.containsKey(key) ? getInt(key) : defaultValue;
     }
 
-    /** A non-negative int; {@code what} describes the quantity for the error. */
+    /** An integer that fits an int and is above zero. */
     public int getPositiveInt(String key) {
         int v = getInt(key);
         if (v <= 0) {
@@ -89,7 +89,7 @@ public final class GgufMetadata {
         return switch (e.value()) {
             case Float f -> f;
             case Double d -> d.floatValue();
-            case Long l -> l.floatValue();
+            case Long l -> e.type() == GgufValueType.UINT64 && l < 0 ? GgufArray.unsignedToFloat(l) : l.floatValue();
             default -> throw wrongType(e, "a number");
         };
     }
@@ -138,7 +138,7 @@ public final class GgufMetadata {
         }
         int a = getInt("general.alignment");
         if (a <= 0 || Integer.bitCount(a) != 1 || a > (1 << 20)) {
-            throw new GgufFormatException(source + ": metadata key 'general.alignment' at offset " + e.offset() + " is " + a + ", expected a power of two");
+            throw new GgufFormatException(source + ": metadata key 'general.alignment' at offset " + e.offset() + " is " + a + ", expected a power of two from 1 to " + (1 << 20));
         }
         return a;
     }
