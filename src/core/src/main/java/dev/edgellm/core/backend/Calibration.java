@@ -54,40 +54,46 @@ public final class Calibration {
             String id = c.provider().id();
             if (!c.probe().usable()) {
                 results.add(new Result(id, false, Double.NaN, 0, c.probe().summary()));
-                continue;
-            }
-            if (forced != null && !forced.isBlank() && !forced.equals(id)) {
+            } else if (forced != null && !forced.isBlank() && !forced.equals(id)) {
                 results.add(new Result(id, true, Double.NaN, 0, "not measured: backend forced to " + forced));
-                continue;
-            }
-            try (Backend b = c.provider().create(options)) {
-                Weight w = b.weight(t);
-                Activations x = b.allocate(t.cols());
-                Activations out = b.allocate(t.rows());
-                float[] ones = new float[t.cols()];
-                java.util.Arrays.fill(ones, 0.5f);
-                b.write(ones, 0, x, 0, ones.length);
-                float[] sink = new float[1];
-                b.matmul(w, x, out, 1); // warm-up (JIT, device upload)
-                b.read(out, 0, sink, 0, 1);
-                long start = System.nanoTime();
-                int ops = 0;
-                do {
-                    b.matmul(w, x, out, 1);
-                    ops++;
-                } while (System.nanoTime() - start < budgetNanos && ops < 100_000);
-                b.read(out, 0, sink, 0, 1); // a device backend finishes its queue here
-                double ns = (System.nanoTime() - start) / (double) ops;
-                Result r = new Result(id, true, ns, t.byteSize() / ns, String.format(Locale.ROOT, "%d x %s matvec %s: %.1f us", ops, t.type(), t.shape(), ns / 1e3));
-                results.add(r);
-            } catch (RuntimeException | LinkageError e) {
-                results.add(new Result(id, false, Double.NaN, 0, "calibration failed: " + e));
+            } else {
+                results.add(measure(c.provider(), t, options, budgetNanos));
             }
             Result last = results.getLast();
-            log.accept(String.format(Locale.ROOT, "calibration %-8s %s", id, last.usable() && !Double.isNaN(last.nanosPerOp())
+            log.accept(String.format(Locale.ROOT, "calibration %-8s %s", id, !Double.isNaN(last.nanosPerOp())
                     ? String.format(Locale.ROOT, "%.1f us per matvec, %.2f GB/s (%s)", last.nanosPerOp() / 1e3, last.gbPerSec(), last.note())
-                    : last.note()));
+                    : (last.usable() ? "" : "unusable: ") + last.note()));
         }
+        return choose(results, forced, t);
+    }
+
+    private static Result measure(BackendProvider provider, GgufTensor t, BackendOptions options, long budgetNanos) {
+        String id = provider.id();
+        try (Backend b = provider.create(options)) {
+            Weight w = b.weight(t);
+            Activations x = b.allocate(t.cols());
+            Activations out = b.allocate(t.rows());
+            float[] ones = new float[t.cols()];
+            java.util.Arrays.fill(ones, 0.5f);
+            b.write(ones, 0, x, 0, ones.length);
+            float[] sink = new float[1];
+            b.matmul(w, x, out, 1); // warm-up (JIT, device upload)
+            b.read(out, 0, sink, 0, 1);
+            long start = System.nanoTime();
+            int ops = 0;
+            do {
+                b.matmul(w, x, out, 1);
+                ops++;
+            } while (System.nanoTime() - start < budgetNanos && ops < 100_000);
+            b.read(out, 0, sink, 0, 1); // a device backend finishes its queue here
+            double ns = (System.nanoTime() - start) / (double) ops;
+            return new Result(id, true, ns, t.byteSize() / ns, String.format(Locale.ROOT, "%d x %s matvec %s", ops, t.type(), t.shape()));
+        } catch (RuntimeException | LinkageError e) {
+            return new Result(id, false, Double.NaN, 0, "calibration failed: " + e);
+        }
+    }
+
+    private static Outcome choose(List<Result> results, String forced, GgufTensor t) {
         if (forced != null && !forced.isBlank()) {
             Result r = results.stream().filter(x -> x.backend().equals(forced)).findFirst()
                     .orElseThrow(() -> new IllegalArgumentException("unknown backend '" + forced + "'"));
