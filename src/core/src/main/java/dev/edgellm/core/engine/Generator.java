@@ -14,21 +14,42 @@ public final class Generator {
     public enum StopReason { END_OF_GENERATION, MAX_TOKENS, CONTEXT_FULL, CANCELLED }
 
     /**
-     * @param maxTokens  most tokens to generate
-     * @param sampling   token choice
-     * @param stopAtEog  stop at end-of-generation tokens (EOS, {@code <end_of_turn>}); off for benchmarks
+     * @param maxTokens   most tokens to generate
+     * @param sampling    token choice
+     * @param stopAtEog   stop at end-of-generation tokens (EOS, {@code <end_of_turn>}); off for benchmarks
+     * @param stopTokens  further token ids that end generation (not emitted)
      */
-    public record Options(int maxTokens, SamplingParams sampling, boolean stopAtEog) {
+    public record Options(int maxTokens, SamplingParams sampling, boolean stopAtEog, int[] stopTokens) {
         public Options {
             if (maxTokens < 0) {
                 throw new IllegalArgumentException("max tokens must be >= 0, got " + maxTokens);
             }
+            stopTokens = stopTokens.clone();
+        }
+
+        public Options(int maxTokens, SamplingParams sampling, boolean stopAtEog) {
+            this(maxTokens, sampling, stopAtEog, new int[0]);
+        }
+
+        boolean stops(Tokenizer tok, int id) {
+            if (stopAtEog && tok.isEndOfGeneration(id)) {
+                return true;
+            }
+            for (int s : stopTokens) {
+                if (s == id) {
+                    return true;
+                }
+            }
+            return false;
         }
     }
 
     /** Receives tokens as they are produced. */
     public interface Listener {
-        /** A new token and the text it completes (possibly empty while a UTF-8 character is split). */
+        /**
+         * A new token and the text it completes (possibly empty while a UTF-8 character is split).
+         * At the end, bytes still held by the UTF-8 decoder arrive with id -1.
+         */
         void onToken(int id, String text);
 
         /** Polled between tokens; true stops generation. */
@@ -92,7 +113,7 @@ public final class Generator {
             if (produced == 0) {
                 firstToken = System.nanoTime() - start;
             }
-            if (options.stopAtEog() && tok.isEndOfGeneration(next)) {
+            if (options.stops(tok, next)) {
                 reason = StopReason.END_OF_GENERATION;
                 break;
             }
