@@ -233,12 +233,12 @@ public final class OpenClBackend implements Backend {
                     "tensor '%s' (%s) is larger than the largest buffer OpenCL device '%s' can allocate (%s, CL_DEVICE_MAX_MEM_ALLOC_SIZE); "
                             + "use a CPU backend (--backend vector)", tensor.name(), size(bytes), device.name(), size(device.maxAlloc())));
         }
-        if (weightBytes + bytes > device.globalMem()) {
+        if (deviceBytes + bytes > device.globalMem()) {
             throw new DeviceMemoryException(String.format(Locale.ROOT,
-                    "the model does not fit device memory: with tensor '%s' the weights need %s, more than the %s of global memory of "
-                            + "OpenCL device '%s'. EdgeLLM does not split layers between the device and the CPU; use a CPU backend "
-                            + "(--backend vector) or a smaller model", tensor.name(), size(weightBytes + bytes), size(device.globalMem()),
-                    device.name()));
+                    "the model does not fit device memory: tensor '%s' needs %s with %s of weights (%s in all) already on OpenCL device "
+                            + "'%s', which has %s of global memory. EdgeLLM does not split layers between the device and the CPU; use a "
+                            + "CPU backend (--backend vector) or a smaller model", tensor.name(), size(bytes), size(weightBytes),
+                    size(deviceBytes), device.name(), size(device.globalMem())));
         }
         cl_mem mem = buffer(bytes, "tensor '" + tensor.name() + "'");
         weightBytes += bytes;
