@@ -25,10 +25,11 @@ public final class Main {
               %s
               %s
               %s
+              %s
 
             engine options (tokenize, generate, logits):
             %s""".formatted(InspectCommand.USAGE, TokenizeCommand.USAGE, GenerateCommand.USAGE.replace("\n", "\n  "),
-            LogitsCommand.USAGE, FitCommand.USAGE, EngineOptions.HELP);
+            LogitsCommand.USAGE, FitCommand.USAGE, SystemCommand.USAGE, EngineOptions.HELP);
 
     public static void main(String[] args) {
         PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false, StandardCharsets.UTF_8);
@@ -50,6 +51,7 @@ public final class Main {
                 case "generate" -> GenerateCommand.run(args, out);
                 case "logits" -> LogitsCommand.run(args, out);
                 case "fit" -> FitCommand.run(args, out);
+                case "system" -> SystemCommand.run(args, out);
                 default -> throw new UsageException("unknown command '" + args[0] + "' (commands: inspect, tokenize, generate, logits, fit)");
             };
         } catch (UsageException e) {

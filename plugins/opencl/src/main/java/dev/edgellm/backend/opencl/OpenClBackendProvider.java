@@ -91,7 +91,7 @@ public final class OpenClBackendProvider implements BackendProvider {
             details.put(k + "max_work_group_size", Long.toString(d.maxWorkGroup()));
             details.put(k + "fp16", Boolean.toString(d.fp16()));
             details.put(k + "fp64", Boolean.toString(d.fp64()));
-            details.put(k + "extensions", d.extensions());
+            details.put(k + "extensions", d.extensions().trim().replaceAll("\\s+", " "));
         }
         if (scan.platforms().isEmpty()) {
             return new Found(new BackendProbe(ID, false, NO_PLATFORM, details), null);
