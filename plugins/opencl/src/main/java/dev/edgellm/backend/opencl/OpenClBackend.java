@@ -33,6 +33,7 @@ import org.jocl.Sizeof;
 import org.jocl.cl_command_queue;
 import org.jocl.cl_context;
 import org.jocl.cl_device_id;
+import org.jocl.cl_event;
 import org.jocl.cl_kernel;
 import org.jocl.cl_mem;
 import org.jocl.cl_program;
@@ -57,6 +58,14 @@ public final class OpenClBackend implements Backend {
     private static final int MM_LOCAL = 64;
     /** Largest upload chunk (a ByteBuffer view is limited to 2 GiB). */
     private static final long UPLOAD_CHUNK = 1L << 30;
+    /**
+     * Queue depth bound: every {@value}th kernel carries an event, and the host waits for the oldest
+     * of more than {@link #MAX_MARKERS} such events. A caller that only enqueues (a timed loop of
+     * products, as calibration runs) then stays within ~128 commands of the device instead of
+     * queueing thousands that its final read would have to wait for.
+     */
+    private static final int MARK_EVERY = 32;
+    private static final int MAX_MARKERS = 4;
 
     private final OpenClDevice device;
     private final int threads;
@@ -67,6 +76,8 @@ public final class OpenClBackend implements Backend {
     private final int reduceLocal;
     private final int mmLocal;
     private final Map<cl_mem, Long> buffers = new IdentityHashMap<>();
+    private final java.util.ArrayDeque<cl_event> markers = new java.util.ArrayDeque<>();
+    private int sinceMarker;
     private long deviceBytes;
     private long weightBytes;
     private boolean closed;
@@ -292,6 +303,7 @@ public final class OpenClBackend implements Backend {
         if (len > 0) {
             CL.clEnqueueReadBuffer(queue, s.mem(), CL.CL_TRUE, 4L * srcOffset, 4L * len, Pointer.to(dst).withByteOffset(4L * dstOffset),
                     0, null, null);
+            releaseMarkers();
         }
     }
 
@@ -524,6 +536,7 @@ public final class OpenClBackend implements Backend {
     /** Blocks until every queued command has finished. */
     public void finish() {
         CL.clFinish(queue);
+        releaseMarkers();
     }
 
     @Override
@@ -535,6 +548,7 @@ public final class OpenClBackend implements Backend {
             CL.clFinish(queue);
         } finally {
             closed = true;
+            releaseMarkers();
             for (cl_mem m : new ArrayList<>(buffers.keySet())) {
                 CL.clReleaseMemObject(m);
             }
@@ -570,7 +584,29 @@ public final class OpenClBackend implements Backend {
                 default -> throw new IllegalArgumentException("kernel argument " + args[i]);
             }
         }
-        CL.clEnqueueNDRangeKernel(queue, k, global.length, null, global, local, 0, null, null);
+        cl_event marker = null;
+        if (++sinceMarker >= MARK_EVERY) {
+            sinceMarker = 0;
+            marker = new cl_event();
+        }
+        CL.clEnqueueNDRangeKernel(queue, k, global.length, null, global, local, 0, null, marker);
+        if (marker != null) {
+            markers.add(marker);
+            if (markers.size() > MAX_MARKERS) {
+                cl_event oldest = markers.poll();
+                CL.clWaitForEvents(1, new cl_event[] {oldest});
+                CL.clReleaseEvent(oldest);
+            }
+        }
+    }
+
+    /** After a blocking read the in-order queue is empty: the markers are complete. */
+    private void releaseMarkers() {
+        for (cl_event e : markers) {
+            CL.clReleaseEvent(e);
+        }
+        markers.clear();
+        sinceMarker = 0;
     }
 
     private static long roundUp(long v, long m) {
