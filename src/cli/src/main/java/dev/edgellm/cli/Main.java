@@ -26,10 +26,11 @@ public final class Main {
               %s
               %s
               %s
+              %s
 
-            engine options (tokenize, generate, logits):
+            engine options (tokenize, generate, logits, bench):
             %s""".formatted(InspectCommand.USAGE, TokenizeCommand.USAGE, GenerateCommand.USAGE.replace("\n", "\n  "),
-            LogitsCommand.USAGE, FitCommand.USAGE, SystemCommand.USAGE, EngineOptions.HELP);
+            LogitsCommand.USAGE, BenchCommand.USAGE, FitCommand.USAGE, SystemCommand.USAGE, EngineOptions.HELP);
 
     public static void main(String[] args) {
         PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false, StandardCharsets.UTF_8);
@@ -50,9 +51,10 @@ public final class Main {
                 case "tokenize" -> TokenizeCommand.run(args, out);
                 case "generate" -> GenerateCommand.run(args, out);
                 case "logits" -> LogitsCommand.run(args, out);
+                case "bench" -> BenchCommand.run(args, out);
                 case "fit" -> FitCommand.run(args, out);
                 case "system" -> SystemCommand.run(args, out);
-                default -> throw new UsageException("unknown command '" + args[0] + "' (commands: inspect, tokenize, generate, logits, fit)");
+                default -> throw new UsageException("unknown command '" + args[0] + "' (commands: inspect, tokenize, generate, logits, bench, fit, system)");
             };
         } catch (UsageException e) {
             err.println("edgellm: " + e.getMessage() + " (see edgellm --help)");

@@ -157,4 +157,32 @@ class MainTest {
         Run notGguf = run("inspect", dir.resolve("bad.gguf").getParent().resolve("x").toString());
         assertEquals(1, notGguf.code());
     }
+
+    @Test
+    void benchReportsJson() throws Exception {
+        Run r = run("bench", "-m", STORIES, "-p", "16", "-n", "8", "-r", "2", "-t", "1", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        assertTrue(j.get("backend").asText().length() > 0);
+        assertEquals(1, j.get("threads").asInt());
+        assertTrue(j.get("pp_tps").asDouble() > 0 && j.get("tg_tps").asDouble() > 0, r.out());
+        assertTrue(j.get("ttft_ms").asDouble() > 0 && j.get("load_ms").asDouble() > 0, r.out());
+        assertEquals(16, j.get("n_prompt").asInt());
+    }
+
+    @Test
+    void fitJsonAndCatalog() throws Exception {
+        Run r = run("fit", "-m", GEMMA, "--ctx", "1024", "--json");
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        assertEquals("fits", j.get("verdict").asText());
+        assertEquals(1024, j.get("context").asInt());
+        Run small = run("fit", "-m", GEMMA, "--memory", "100m", "--json");
+        assertEquals(3, small.code(), small.err());
+        assertEquals("does_not_fit", new ObjectMapper().readTree(small.out()).get("verdict").asText());
+        Run cat = run("fit", "--catalog", "--json");
+        assertEquals(0, cat.code(), cat.err());
+        assertEquals(15, new ObjectMapper().readTree(cat.out()).get("models").size());
+        assertEquals(2, run("fit", "--catalog", "--memory", "lots").code());
+    }
 }

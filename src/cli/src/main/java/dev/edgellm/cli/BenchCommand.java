@@ -1,0 +1,138 @@
+package dev.edgellm.cli;
+
+import dev.edgellm.core.backend.Backend;
+import dev.edgellm.core.model.LanguageModel;
+import dev.edgellm.core.model.Session;
+import dev.edgellm.core.sampling.Sampler;
+import dev.edgellm.core.util.Json;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * {@code edgellm bench -m MODEL [-p 128] [-n 64] [-t THREADS] [-r REPEATS] [--backend ID] [--json]}:
+ * prompt processing (one batched prompt) and token generation speed, like llama-bench: mean and
+ * standard deviation over repeats after one warm-up run, plus load time, first-token latency and
+ * resident memory.
+ */
+final class BenchCommand {
+    static final String USAGE = "bench -m MODEL [-p 128] [-n 64] [-r REPEATS] [--json]   pp/tg tokens per second";
+
+    record Stats(double mean, double sd) {
+        static Stats of(double[] v) {
+            double m = 0;
+            for (double x : v) {
+                m += x;
+            }
+            m /= v.length;
+            double s = 0;
+            for (double x : v) {
+                s += (x - m) * (x - m);
+            }
+            return new Stats(m, v.length > 1 ? Math.sqrt(s / (v.length - 1)) : 0);
+        }
+    }
+
+    static int run(String[] argv, PrintStream out) throws Exception {
+        Set<String> valued = new HashSet<>(EngineOptions.VALUED);
+        valued.addAll(List.of("--n-prompt", "--n-gen", "--repetitions"));
+        Set<String> flags = new HashSet<>(EngineOptions.FLAGS);
+        flags.add("--json");
+        java.util.Map<String, String> aliases = new java.util.HashMap<>(EngineOptions.ALIASES);
+        aliases.put("-p", "--n-prompt");
+        aliases.put("-n", "--n-gen");
+        aliases.put("-r", "--repetitions");
+        Args a = new Args("bench", argv, 1, valued, flags, aliases);
+        a.positional(0, "no positional arguments");
+        EngineOptions eo = new EngineOptions(a);
+        int p = a.getInt("--n-prompt", 128);
+        int n = a.getInt("--n-gen", 64);
+        int reps = a.getInt("--repetitions", 3);
+        if (p < 1 || n < 0 || reps < 1) {
+            throw new UsageException("bench: -p must be >= 1, -n >= 0, -r >= 1");
+        }
+        boolean json = a.flag("--json");
+
+        long t0 = System.nanoTime();
+        try (Backend backend = eo.openBackend(); LanguageModel model = eo.load(backend)) {
+            double loadMs = (System.nanoTime() - t0) / 1e6;
+            int vocab = model.config().vocabSize();
+            int[] prompt = new int[p];
+            SplittableRandom rnd = new SplittableRandom(42);
+            for (int i = 0; i < p; i++) {
+                prompt[i] = 3 + rnd.nextInt(Math.max(1, Math.min(vocab, 32000) - 3));
+            }
+            int ctx = Math.max(eo.context(model), p + n);
+            double[] pp = new double[reps];
+            double[] tg = new double[reps];
+            double[] ttft = new double[reps];
+            try (Session s = model.newSession(ctx, eo.batch)) {
+                for (int r = -1; r < reps; r++) { // r = -1: warm-up
+                    s.reset();
+                    long start = System.nanoTime();
+                    float[] logits = s.ingest(prompt);
+                    int next = Sampler.argmax(logits, vocab);
+                    long promptDone = System.nanoTime();
+                    for (int i = 0; i < n; i++) {
+                        next = Sampler.argmax(s.next(next), vocab);
+                    }
+                    long end = System.nanoTime();
+                    if (r >= 0) {
+                        pp[r] = p * 1e9 / (promptDone - start);
+                        tg[r] = n == 0 ? 0 : n * 1e9 / (end - promptDone);
+                        ttft[r] = (promptDone - start) / 1e6;
+                    }
+                }
+            }
+            Stats ppS = Stats.of(pp);
+            Stats tgS = Stats.of(tg);
+            Stats ttftS = Stats.of(ttft);
+            long rss = rssBytes();
+            if (json) {
+                out.println("{\"model\":" + Json.quote(eo.model.toString())
+                        + ",\"backend\":" + Json.quote(backend.id())
+                        + ",\"threads\":" + backend.threads()
+                        + ",\"n_prompt\":" + p + ",\"n_gen\":" + n + ",\"repetitions\":" + reps
+                        + ",\"load_ms\":" + Json.number(loadMs)
+                        + ",\"pp_tps\":" + Json.number(ppS.mean()) + ",\"pp_tps_sd\":" + Json.number(ppS.sd())
+                        + ",\"tg_tps\":" + Json.number(tgS.mean()) + ",\"tg_tps_sd\":" + Json.number(tgS.sd())
+                        + ",\"ttft_ms\":" + Json.number(ttftS.mean())
+                        + ",\"rss_bytes\":" + rss
+                        + ",\"file_bytes\":" + model.file().fileSize()
+                        + ",\"kv_cache_bytes\":" + kvBytes(model, ctx, eo.batch) + "}");
+            } else {
+                out.printf(Locale.ROOT, "model: %s (%s, %.1f MiB), backend %s, %d threads, load %.0f ms%n", eo.model, model.config().name(),
+                        model.file().fileSize() / 1048576.0, backend.id(), backend.threads(), loadMs);
+                out.printf(Locale.ROOT, "%-8s %10s %12s%n", "test", "t/s", "sd");
+                out.printf(Locale.ROOT, "pp%-6d %10.2f %12.2f%n", p, ppS.mean(), ppS.sd());
+                out.printf(Locale.ROOT, "tg%-6d %10.2f %12.2f%n", n, tgS.mean(), tgS.sd());
+                out.printf(Locale.ROOT, "first token after %.1f ms (prompt of %d); resident memory %.1f MiB%n", ttftS.mean(), p, rss / 1048576.0);
+            }
+        }
+        return 0;
+    }
+
+    private static long kvBytes(LanguageModel m, int ctx, int batch) {
+        return Session.kvSpec(m.config(), Math.min(ctx, m.config().contextLength()), batch, true).byteSize();
+    }
+
+    /** VmRSS of this process, -1 where /proc is not there. */
+    static long rssBytes() {
+        try {
+            for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (l.startsWith("VmRSS:")) {
+                    return Long.parseLong(l.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+        return -1;
+    }
+}
