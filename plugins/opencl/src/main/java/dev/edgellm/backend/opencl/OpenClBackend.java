@@ -68,6 +68,9 @@ public final class OpenClBackend implements Backend {
     private static final int MAX_MARKERS = 4;
 
     private final OpenClDevice device;
+    /** The device kernels run on: {@link #device} itself, or a sub-device of it limited to the thread option. */
+    private final cl_device_id computeDevice;
+    private final cl_device_id subDevice;
     private final int threads;
     private final cl_context context;
     private final cl_command_queue queue;
@@ -97,21 +100,25 @@ public final class OpenClBackend implements Backend {
 
     OpenClBackend(OpenClDevice device, BackendOptions options) {
         this.device = device;
-        this.threads = Math.max(1, device.computeUnits());
         CL.setExceptionsEnabled(true);
-        cl_device_id[] devs = {device.id()};
+        cl_device_id sub = device.typeName().equals("CPU") && options.threads() < device.computeUnits()
+                ? subDevice(device, options.threads()) : null;
+        this.subDevice = sub;
+        this.computeDevice = sub != null ? sub : device.id();
+        this.threads = sub != null ? options.threads() : Math.max(1, device.computeUnits());
+        cl_device_id[] devs = {computeDevice};
         org.jocl.cl_context_properties props = new org.jocl.cl_context_properties();
         props.addProperty(CL.CL_CONTEXT_PLATFORM, device.platform());
         this.context = CL.clCreateContext(props, 1, devs, null, null, null);
         cl_command_queue q;
         try {
-            q = CL.clCreateCommandQueueWithProperties(context, device.id(), new org.jocl.cl_queue_properties(), null);
+            q = CL.clCreateCommandQueueWithProperties(context, computeDevice, new org.jocl.cl_queue_properties(), null);
         } catch (CLException | UnsatisfiedLinkError e) {
-            q = createQueue12(context, device.id());
+            q = createQueue12(context, computeDevice);
         }
         this.queue = q;
         String options12 = device.correctlyRoundedDivide() ? "-cl-fp32-correctly-rounded-divide-sqrt" : "";
-        this.program = build(context, device.id(), source(), options12);
+        this.program = build(context, computeDevice, source(), options12);
         for (String k : new String[] {"quantize_q8_0", "round_activations", "mm_q4_0_1", "mm_q4_0_4", "mm_q8_0_1", "mm_q8_0_4",
                 "mm_f32_1", "mm_f32_4", "mm_f16_1", "mm_f16_4", "mm_bf16_1", "mm_bf16_4", "embed", "rms_norm", "rope", "kv_store",
                 "attention", "gelu_mul", "silu_mul", "add"}) {
@@ -130,6 +137,31 @@ public final class OpenClBackend implements Backend {
         }
         this.geluTable = buffer(4L * table.length, "GELU table");
         CL.clEnqueueWriteBuffer(queue, geluTable, CL.CL_TRUE, 0, 4L * table.length, Pointer.to(table), 0, null, null);
+    }
+
+    /**
+     * On a CPU device (pocl), honours the thread option by partitioning the device into sub-devices
+     * of {@code threads} compute units and keeping the first; null when the driver cannot partition
+     * (the whole device is used then and {@link #threads()} says so).
+     */
+    private static cl_device_id subDevice(OpenClDevice device, int threads) {
+        try {
+            org.jocl.cl_device_partition_property p = new org.jocl.cl_device_partition_property();
+            p.addProperty(CL.CL_DEVICE_PARTITION_EQUALLY, threads);
+            int[] n = new int[1];
+            CL.clCreateSubDevices(device.id(), p, 0, null, n);
+            if (n[0] < 1) {
+                return null;
+            }
+            cl_device_id[] subs = new cl_device_id[n[0]];
+            CL.clCreateSubDevices(device.id(), p, subs.length, subs, null);
+            for (int i = 1; i < subs.length; i++) {
+                CL.clReleaseDevice(subs[i]);
+            }
+            return subs[0];
+        } catch (CLException | UnsatisfiedLinkError e) {
+            return null;
+        }
     }
 
     @SuppressWarnings("deprecation")
@@ -166,7 +198,7 @@ public final class OpenClBackend implements Backend {
 
     private int kernelWorkGroup(String name) {
         long[] v = new long[1];
-        CL.clGetKernelWorkGroupInfo(kernels.get(name), device.id(), CL.CL_KERNEL_WORK_GROUP_SIZE, Sizeof.size_t, Pointer.to(v), null);
+        CL.clGetKernelWorkGroupInfo(kernels.get(name), computeDevice, CL.CL_KERNEL_WORK_GROUP_SIZE, Sizeof.size_t, Pointer.to(v), null);
         return (int) Math.min(Integer.MAX_VALUE, v[0]);
     }
 
@@ -184,7 +216,10 @@ public final class OpenClBackend implements Backend {
         return OpenClBackendProvider.ID;
     }
 
-    /** The device's compute units (the OpenCL runtime schedules them; the thread option does not apply). */
+    /**
+     * Compute units in use: on a CPU device that can be partitioned, the thread option (when below the
+     * device's compute units); otherwise all of the device's (a GPU schedules its own).
+     */
     @Override
     public int threads() {
         return threads;
@@ -561,6 +596,9 @@ public final class OpenClBackend implements Backend {
             CL.clReleaseProgram(program);
             CL.clReleaseCommandQueue(queue);
             CL.clReleaseContext(context);
+            if (subDevice != null) {
+                CL.clReleaseDevice(subDevice);
+            }
         }
     }
 

@@ -151,6 +151,32 @@ class OpenClProbeTest {
         assertEquals(50, c.provider().priority());
     }
 
+    /** On a CPU device (pocl) the thread option becomes a sub-device of that many compute units. */
+    @Test
+    void threadOptionLimitsACpuDevice() {
+        BackendProbe p = RequiresOpenCl.probe();
+        assumeTrue(p.usable(), () -> "no OpenCL here: " + p.summary());
+        OpenClDevice d = new OpenClBackendProvider().find().device();
+        assumeTrue(d.typeName().equals("CPU") && d.computeUnits() > 1, "needs a CPU device with several compute units");
+        try (OpenClBackend b = new OpenClBackend(d, new BackendOptions(1))) {
+            assertEquals(1, b.threads());
+            float[] w = new float[4 * 64];
+            java.util.Arrays.fill(w, 0.5f);
+            var x = b.allocate(64);
+            var out = b.allocate(4);
+            float[] ones = new float[64];
+            java.util.Arrays.fill(ones, 1f);
+            b.write(ones, 0, x, 0, 64);
+            b.matmul(b.weight(TensorFactory.tensor("w", GgmlType.F32, 4, 64, w)), x, out, 1);
+            float[] got = new float[4];
+            b.read(out, 0, got, 0, 4);
+            assertEquals(32f, got[3], 1e-5f);
+        }
+        try (OpenClBackend all = new OpenClBackend(d, new BackendOptions(d.computeUnits() + 4))) {
+            assertEquals(d.computeUnits(), all.threads());
+        }
+    }
+
     /** The documented policy: no CPU/GPU split; a model larger than device memory is refused at weight() with the reason. */
     @Test
     void refusesWeightsBeyondDeviceLimits() {
