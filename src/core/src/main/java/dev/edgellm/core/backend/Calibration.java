@@ -9,22 +9,37 @@ import java.util.Locale;
 import java.util.function.Consumer;
 
 /**
- * Picks the fastest backend by measuring it: each usable candidate runs matrix-vector products
- * with the loaded model's own FFN weight (the shape that dominates a decode step) for a short,
- * fixed time budget. The result, per candidate and in words, is kept for reports.
+ * Picks the fastest backend by measuring it: each usable candidate multiplies with the loaded
+ * model's own FFN weight, one token at a time (the decode shape) and {@value #PROMPT_BATCH} tokens
+ * at a time (the prompt shape), for a short fixed time budget. Candidates are ranked by the time a
+ * reference request would take ({@value #REF_PROMPT} prompt tokens, {@value #REF_GENERATED}
+ * generated), so a device that only wins one phase does not win the choice. The results, per
+ * candidate and in words, are kept for reports.
  */
 public final class Calibration {
+
+    /** Tokens per product in the prompt-shaped measurement. */
+    public static final int PROMPT_BATCH = 16;
+    /** The reference request candidates are ranked by. */
+    public static final int REF_PROMPT = 256;
+    public static final int REF_GENERATED = 128;
 
     /**
      * One candidate's measurement.
      *
-     * @param backend    backend id
-     * @param usable     whether it could run
-     * @param nanosPerOp mean time of one matvec (NaN when unusable or failed)
-     * @param gbPerSec   weight bytes streamed per second
-     * @param note       probe summary or the failure
+     * @param backend             backend id
+     * @param usable              whether it could run
+     * @param nanosPerOp          mean time of one matvec, the decode shape (NaN when unusable or failed)
+     * @param gbPerSec            weight bytes streamed per second in the decode shape
+     * @param note                probe summary or the failure
+     * @param nanosPerPromptToken time per token of a {@value #PROMPT_BATCH}-token product, the prompt shape
      */
-    public record Result(String backend, boolean usable, double nanosPerOp, double gbPerSec, String note) {}
+    public record Result(String backend, boolean usable, double nanosPerOp, double gbPerSec, String note, double nanosPerPromptToken) {
+        /** Estimated nanoseconds of this weight's products for the reference request. */
+        public double score() {
+            return REF_PROMPT * nanosPerPromptToken + REF_GENERATED * nanosPerOp;
+        }
+    }
 
     /** The outcome: every result, the chosen backend id and why. */
     public record Outcome(List<Result> results, String chosen, String reason) {}
@@ -53,15 +68,16 @@ public final class Calibration {
         for (Backends.Candidate c : candidates) {
             String id = c.provider().id();
             if (!c.probe().usable()) {
-                results.add(new Result(id, false, Double.NaN, 0, c.probe().summary()));
+                results.add(new Result(id, false, Double.NaN, 0, c.probe().summary(), Double.NaN));
             } else if (forced != null && !forced.isBlank() && !forced.equals(id)) {
-                results.add(new Result(id, true, Double.NaN, 0, "not measured: backend forced to " + forced));
+                results.add(new Result(id, true, Double.NaN, 0, "not measured: backend forced to " + forced, Double.NaN));
             } else {
                 results.add(measure(c.provider(), t, options, budgetNanos));
             }
             Result last = results.getLast();
             log.accept(String.format(Locale.ROOT, "calibration %-8s %s", id, !Double.isNaN(last.nanosPerOp())
-                    ? String.format(Locale.ROOT, "%.1f us per matvec, %.2f GB/s (%s)", last.nanosPerOp() / 1e3, last.gbPerSec(), last.note())
+                    ? String.format(Locale.ROOT, "decode %.1f us per matvec (%.2f GB/s), prompt %.1f us per token; reference request %.1f ms (%s)",
+                            last.nanosPerOp() / 1e3, last.gbPerSec(), last.nanosPerPromptToken() / 1e3, last.score() / 1e6, last.note())
                     : (last.usable() ? "" : "unusable: ") + last.note()));
         }
         return choose(results, forced, t);
@@ -71,26 +87,34 @@ public final class Calibration {
         String id = provider.id();
         try (Backend b = provider.create(options)) {
             Weight w = b.weight(t);
-            Activations x = b.allocate(t.cols());
-            Activations out = b.allocate(t.rows());
-            float[] ones = new float[t.cols()];
-            java.util.Arrays.fill(ones, 0.5f);
-            b.write(ones, 0, x, 0, ones.length);
-            float[] sink = new float[1];
-            b.matmul(w, x, out, 1); // warm-up (JIT, device upload)
-            b.read(out, 0, sink, 0, 1);
-            long start = System.nanoTime();
-            int ops = 0;
-            do {
-                b.matmul(w, x, out, 1);
-                ops++;
-            } while (System.nanoTime() - start < budgetNanos && ops < 100_000);
-            b.read(out, 0, sink, 0, 1); // a device backend finishes its queue here
-            double ns = (System.nanoTime() - start) / (double) ops;
-            return new Result(id, true, ns, t.byteSize() / ns, String.format(Locale.ROOT, "%d x %s matvec %s", ops, t.type(), t.shape()));
+            Activations x = b.allocate(t.cols() * PROMPT_BATCH);
+            Activations out = b.allocate(t.rows() * PROMPT_BATCH);
+            float[] values = new float[t.cols() * PROMPT_BATCH];
+            for (int i = 0; i < values.length; i++) {
+                values[i] = (i % 7 - 3) * 0.25f;
+            }
+            b.write(values, 0, x, 0, values.length);
+            double decode = timePerProduct(b, w, x, out, 1, budgetNanos / 2);
+            double prompt = timePerProduct(b, w, x, out, PROMPT_BATCH, budgetNanos / 2) / PROMPT_BATCH;
+            return new Result(id, true, decode, t.byteSize() / decode, String.format(Locale.ROOT, "%s %s", t.type(), t.shape()), prompt);
         } catch (RuntimeException | LinkageError e) {
-            return new Result(id, false, Double.NaN, 0, "calibration failed: " + e);
+            return new Result(id, false, Double.NaN, 0, "calibration failed: " + e, Double.NaN);
         }
+    }
+
+    /** Mean nanoseconds of one {@code n}-token product after a warm-up (JIT, device upload). */
+    private static double timePerProduct(Backend b, Weight w, Activations x, Activations out, int n, long budgetNanos) {
+        float[] sink = new float[1];
+        b.matmul(w, x, out, n);
+        b.read(out, 0, sink, 0, 1);
+        long start = System.nanoTime();
+        int ops = 0;
+        do {
+            b.matmul(w, x, out, n);
+            ops++;
+        } while (System.nanoTime() - start < budgetNanos && ops < 100_000);
+        b.read(out, 0, sink, 0, 1); // a device backend finishes its queue here
+        return (System.nanoTime() - start) / (double) ops;
     }
 
     private static Outcome choose(List<Result> results, String forced, GgufTensor t) {
@@ -102,10 +126,11 @@ public final class Calibration {
             }
             return new Outcome(results, forced, "forced by configuration");
         }
-        Result best = results.stream().filter(r -> r.usable() && !Double.isNaN(r.nanosPerOp()))
-                .min(Comparator.comparingDouble(Result::nanosPerOp))
+        Result best = results.stream().filter(r -> r.usable() && !Double.isNaN(r.score()))
+                .min(Comparator.comparingDouble(Result::score))
                 .orElseThrow(() -> new IllegalStateException("no backend could run " + t.name()));
-        String reason = String.format(Locale.ROOT, "fastest measured: %.1f us per %s matvec", best.nanosPerOp() / 1e3, t.name());
+        String reason = String.format(Locale.ROOT, "fastest measured: %.1f ms of %s products for a %d-token prompt and %d generated tokens",
+                best.score() / 1e6, t.name(), REF_PROMPT, REF_GENERATED);
         return new Outcome(results, best.backend(), reason);
     }
 }
