@@ -27,14 +27,21 @@ public class ScheduledJobs {
     EngineMetrics metrics;
 
     private volatile Map<String, Object> lastSnapshot = Map.of();
+    private volatile boolean memoryHigh;
 
     @Scheduled(identity = "memory-probe", every = "${edgellm.monitor.memory-interval}", concurrentExecution = Scheduled.ConcurrentExecution.SKIP)
     void probeMemory() {
         memory.refresh();
         long limit = memory.limitBytes();
         long used = memory.usedBytes();
-        if (limit > 0 && used > 0 && used > limit * 0.9) {
-            LOG.warnf("memory in use %.1f MiB is above 90%% of the limit %.1f MiB (%s)", used / 1048576.0, limit / 1048576.0, memory.limitSource());
+        boolean high = limit > 0 && used > 0 && used > limit * 0.9;
+        if (high != memoryHigh) {
+            memoryHigh = high;
+            if (high) {
+                LOG.warnf("memory in use %.1f MiB is above 90%% of the limit %.1f MiB (%s)", used / 1048576.0, limit / 1048576.0, memory.limitSource());
+            } else {
+                LOG.infof("memory in use %.1f MiB is back below 90%% of the limit %.1f MiB", used / 1048576.0, limit / 1048576.0);
+            }
         }
     }
 

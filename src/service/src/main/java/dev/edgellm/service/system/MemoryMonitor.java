@@ -47,10 +47,16 @@ public class MemoryMonitor {
         return rssBytes;
     }
 
-    /** Memory in use: the container's usage when known, else this process's resident set. */
+    /**
+     * Memory in use, measured like the limit it is held against: the container's usage under a
+     * container limit, else (configured limit, or none) this process's resident set.
+     */
     public long usedBytes() {
         SystemInfo s = current();
-        return s.cgroupUsage() > 0 ? s.cgroupUsage() : rssBytes;
+        if (config.memory().limit().isEmpty() && s.cgroupLimit() > 0 && s.cgroupUsage() > 0) {
+            return s.cgroupUsage();
+        }
+        return rssBytes;
     }
 
     /** The limit memory use is held against: configured, else the container limit, else physical memory. */
