@@ -67,6 +67,17 @@ public final class Profiles {
         }
     }
 
+    /** stories260K with a half-second stall timeout, for the liveness watchdog. */
+    public static class ShortWatchdog implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            Map<String, String> m = common();
+            m.put("edgellm.model.path", stories().toString());
+            m.put("edgellm.watchdog.stall-timeout", "500ms");
+            return m;
+        }
+    }
+
     /** A model path that does not exist. */
     public static class MissingModel implements QuarkusTestProfile {
         @Override

@@ -19,12 +19,12 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The queue (one waiting place in the test profile) and client disconnects, over HTTP only so the
- * packaged jar runs the same tests ({@link QueueIT}). A long generation (ignore_eos, 300 tokens of
+ * packaged jar runs the same tests ({@link ChatQueueIT}). A long generation (ignore_eos, 300 tokens of
  * the tiny Gemma on the scalar backend: many seconds) keeps the engine busy until its client hangs up.
  */
 @QuarkusTest
 @TestProfile(Profiles.Gemma.class)
-class QueueTest {
+class ChatQueueTest {
 
     @BeforeEach
     void modelLoaded() throws InterruptedException {

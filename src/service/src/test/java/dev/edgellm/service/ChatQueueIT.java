@@ -4,8 +4,8 @@ import dev.edgellm.service.testing.Profiles;
 import io.quarkus.test.junit.QuarkusIntegrationTest;
 import io.quarkus.test.junit.TestProfile;
 
-/** {@link QueueTest} against the packaged jar: a full queue answers 429, a disconnecting client cancels its generation. */
+/** {@link ChatQueueTest} against the packaged jar: a full queue answers 429, a disconnecting client cancels its generation. */
 @QuarkusIntegrationTest
 @TestProfile(Profiles.Gemma.class)
-class QueueIT extends QueueTest {
+class ChatQueueIT extends ChatQueueTest {
 }
