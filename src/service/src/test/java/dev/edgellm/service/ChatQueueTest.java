@@ -12,7 +12,6 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.TestProfile;
 import io.restassured.RestAssured;
 import io.restassured.http.ContentType;
-import java.time.Duration;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -71,14 +70,12 @@ class ChatQueueTest {
     @Test
     void aClientThatDisconnectsCancelsItsGeneration() throws Exception {
         int cancelledBefore = engineInt("jobs_cancelled");
-        long start = System.nanoTime();
         try (Sse.RawStream s = new Sse.RawStream(RestAssured.port, "/v1/chat/completions", LONG)) {
             assertEquals("HTTP/1.1 200 OK", s.status());
             s.nextContentEvent();
         }
+        // Counted as cancelled, not completed: the engine stopped before the 300 tokens.
         await("the job to be cancelled", () -> engineInt("jobs_cancelled") == cancelledBefore + 1);
-        // 300 tokens take far longer than this on the scalar backend: the engine stopped early.
-        assertTrue(System.nanoTime() - start < Duration.ofSeconds(15).toNanos());
         await("the engine to be idle", () -> !given().get("/api/system").then().extract().jsonPath().getBoolean("engine.busy"));
     }
 }
