@@ -52,9 +52,16 @@ public final class Generator {
          */
         void onToken(int id, String text);
 
-        /** Polled between tokens; true stops generation. */
+        /** Polled between tokens and between prompt batches; true stops generation. */
         default boolean cancelled() {
             return false;
+        }
+
+        /**
+         * Prompt processing progress, after each forward batch: {@code done} of {@code total} prompt
+         * tokens are in the KV cache. Lets a supervisor see progress during a long prompt.
+         */
+        default void onPromptProgress(int done, int total) {
         }
     }
 
@@ -100,11 +107,32 @@ public final class Generator {
         StringBuilder text = new StringBuilder();
 
         long start = System.nanoTime();
-        float[] logits = session.ingest(prompt);
+        if (prompt.length == 0) {
+            throw new IllegalArgumentException("no tokens to process");
+        }
+        if (session.position() + prompt.length > session.contextLength()) {
+            throw new dev.edgellm.core.model.ContextOverflowException(session.position(), prompt.length, session.contextLength());
+        }
+        // The prompt goes in batch-sized slices (the same forward batches one ingest call would run),
+        // so progress is reported and cancellation is honoured while a long prompt is processed.
+        float[] logits = null;
+        StopReason reason = StopReason.MAX_TOKENS;
+        int step = session.maxBatch();
+        for (int done = 0; done < prompt.length; ) {
+            if (listener != null && done > 0 && listener.cancelled()) {
+                reason = StopReason.CANCELLED;
+                break;
+            }
+            int n = Math.min(step, prompt.length - done);
+            logits = session.ingest(prompt, done, n, null);
+            done += n;
+            if (listener != null) {
+                listener.onPromptProgress(done, prompt.length);
+            }
+        }
         long promptDone = System.nanoTime();
         long firstToken = 0;
-        StopReason reason = StopReason.MAX_TOKENS;
-        while (produced < options.maxTokens()) {
+        while (reason != StopReason.CANCELLED && produced < options.maxTokens()) {
             if (listener != null && listener.cancelled()) {
                 reason = StopReason.CANCELLED;
                 break;

@@ -13,12 +13,20 @@ import java.util.List;
  */
 public final class SharedFiles {
     public static final String PROPERTY = "edgellm.shared.dir";
+    /**
+     * The same as an environment variable, for test JVMs where an {@code edgellm.*} system property
+     * is not welcome (the Quarkus service validates its {@code edgellm} configuration namespace).
+     */
+    public static final String ENV = "EDGELLM_SHARED_DIR";
 
     private SharedFiles() {}
 
     /** The shared data directory. */
     public static Path shared() {
         String configured = System.getProperty(PROPERTY);
+        if (configured == null || configured.isBlank()) {
+            configured = System.getenv(ENV);
+        }
         if (configured != null && !configured.isBlank()) {
             Path p = Path.of(configured).toAbsolutePath().normalize();
             if (!Files.isDirectory(p)) {

@@ -1,0 +1,131 @@
+package dev.edgellm.service.api;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.exc.StreamReadException;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import dev.edgellm.service.api.openai.Responses.ErrorBody;
+import dev.edgellm.service.api.openai.Responses.ErrorDetail;
+import dev.edgellm.service.engine.EngineFailureException;
+import dev.edgellm.service.engine.EngineUnavailableException;
+import dev.edgellm.service.engine.QueueFullException;
+import dev.edgellm.service.monitor.EngineMetrics;
+import jakarta.inject.Inject;
+import jakarta.ws.rs.WebApplicationException;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.time.Duration;
+import java.util.concurrent.CompletionException;
+import java.util.stream.Collectors;
+import org.jboss.logging.Logger;
+import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
+
+/**
+ * Every error of the REST API in OpenAI's shape. Bad JSON and invalid fields answer 400, an
+ * oversize body 413, a full queue 429 and no model 503 (both with {@code Retry-After}).
+ */
+public class ErrorMappers {
+    private static final Logger LOG = Logger.getLogger(ErrorMappers.class);
+
+    @Inject
+    EngineMetrics metrics;
+
+    /** An OpenAI-style error response. */
+    public static Response error(int status, String type, String message, String param, String code, Duration retryAfter) {
+        Response.ResponseBuilder b = Response.status(status).type(MediaType.APPLICATION_JSON_TYPE)
+                .entity(new ErrorBody(new ErrorDetail(message, type, param, code)));
+        if (retryAfter != null) {
+            b.header("Retry-After", Long.toString(Math.max(1, retryAfter.toSeconds())));
+        }
+        return b.build();
+    }
+
+    private Response count(Response r) {
+        String outcome = switch (r.getStatus()) {
+            case 413 -> EngineMetrics.TOO_LARGE;
+            case 429 -> EngineMetrics.QUEUE_FULL;
+            case 503 -> EngineMetrics.NOT_READY;
+            default -> r.getStatus() >= 500 ? EngineMetrics.FAILED : EngineMetrics.INVALID;
+        };
+        metrics.outcome("http", outcome);
+        return r;
+    }
+
+    @ServerExceptionMapper
+    public Response api(ApiException e) {
+        return count(error(e.status(), e.type(), e.getMessage(), e.param(), e.code(), e.retryAfter()));
+    }
+
+    @ServerExceptionMapper
+    public Response queueFull(QueueFullException e) {
+        return count(error(429, ApiException.RATE_LIMIT, e.getMessage(), null, "queue_full", e.retryAfter()));
+    }
+
+    @ServerExceptionMapper
+    public Response unavailable(EngineUnavailableException e) {
+        return count(error(503, ApiException.SERVER_ERROR, e.getMessage(), null, "model_not_loaded", e.retryAfter()));
+    }
+
+    @ServerExceptionMapper
+    public Response engineFailure(EngineFailureException e) {
+        return count(error(500, ApiException.SERVER_ERROR, e.getMessage(), null, "engine_failure", null));
+    }
+
+    @ServerExceptionMapper
+    public Response completion(CompletionException e) {
+        Throwable c = e.getCause();
+        if (c instanceof EngineFailureException f) {
+            return engineFailure(f);
+        }
+        return unexpected(c == null ? e : c);
+    }
+
+    /** Unparseable JSON, or a field of the wrong type. */
+    @ServerExceptionMapper({JsonProcessingException.class, com.fasterxml.jackson.core.JsonParseException.class,
+            com.fasterxml.jackson.databind.exc.MismatchedInputException.class, com.fasterxml.jackson.databind.exc.InvalidFormatException.class})
+    public Response badJson(JsonProcessingException e) {
+        String param = null;
+        if (e instanceof JsonMappingException m && !m.getPath().isEmpty()) {
+            param = m.getPath().stream().map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
+                    .collect(Collectors.joining(".")).replace(".[", "[");
+        }
+        // Source locations say "REDACTED"; keep the line and column only.
+        String detail = e.getOriginalMessage().replaceAll("\\s*\\(start marker at \\[Source: [^]]*\\]\\)", "");
+        if (e.getLocation() != null) {
+            detail += " (line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")";
+        }
+        boolean syntax = e instanceof StreamReadException || e.getCause() instanceof StreamReadException;
+        String message = syntax || param == null ? "the request body is not valid JSON: " + detail
+                : "invalid value for '" + param + "': " + detail;
+        return count(error(400, ApiException.INVALID_REQUEST, message, syntax ? null : param, "invalid_json", null));
+    }
+
+    /** Errors the framework raises: 404, 405, 406, 413, 415, and bodies it could not read. */
+    @ServerExceptionMapper
+    public Response web(WebApplicationException e) {
+        if (e.getCause() instanceof JsonProcessingException j) {
+            return badJson(j);
+        }
+        int status = e.getResponse() == null ? 500 : e.getResponse().getStatus();
+        String message = switch (status) {
+            case 404 -> "no such endpoint";
+            case 405 -> "method not allowed on this endpoint";
+            case 406 -> "cannot produce the requested media type (Accept); this endpoint answers application/json";
+            case 413 -> "the request body is too large";
+            case 415 -> "the request body must be JSON (Content-Type: application/json)";
+            default -> e.getMessage();
+        };
+        String code = switch (status) {
+            case 404 -> "not_found";
+            case 413 -> "request_too_large";
+            case 415 -> "unsupported_media_type";
+            default -> null;
+        };
+        return count(error(status, status >= 500 ? ApiException.SERVER_ERROR : ApiException.INVALID_REQUEST, message, null, code, null));
+    }
+
+    @ServerExceptionMapper(priority = jakarta.ws.rs.Priorities.USER + 1000)
+    public Response unexpected(Throwable e) {
+        LOG.error("unexpected error in a request", e);
+        return count(error(500, ApiException.SERVER_ERROR, "internal error: " + e.getClass().getSimpleName(), null, null, null));
+    }
+}

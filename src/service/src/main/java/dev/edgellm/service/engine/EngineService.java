@@ -1,0 +1,661 @@
+package dev.edgellm.service.engine;
+
+import dev.edgellm.core.backend.Backend;
+import dev.edgellm.core.backend.BackendOptions;
+import dev.edgellm.core.backend.BackendProvider;
+import dev.edgellm.core.backend.Backends;
+import dev.edgellm.core.backend.Calibration;
+import dev.edgellm.core.engine.ChatMessage;
+import dev.edgellm.core.engine.ChatTemplate;
+import dev.edgellm.core.engine.Generator;
+import dev.edgellm.core.fit.FitVerdict;
+import dev.edgellm.core.fit.MemoryFit;
+import dev.edgellm.core.gguf.GgmlType;
+import dev.edgellm.core.gguf.GgufFile;
+import dev.edgellm.core.model.LanguageModel;
+import dev.edgellm.core.model.ModelConfig;
+import dev.edgellm.core.model.Session;
+import dev.edgellm.core.system.SystemInfo;
+import dev.edgellm.service.config.EdgeLlmConfig;
+import dev.edgellm.service.monitor.EngineMetrics;
+import dev.edgellm.service.system.MemoryMonitor;
+import dev.edgellm.service.system.VectorInfo;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
+import jakarta.inject.Inject;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.jboss.logging.Logger;
+
+/**
+ * The one engine: a single thread owns the model, the backend and a reused session (backends are
+ * not thread-safe); a bounded queue of jobs sits in front of it. Every intake (the REST API, MQTT
+ * later) submits {@link GenerationJob}s here and gets a {@link JobHandle} back.
+ *
+ * <p>At startup the thread probes the hardware, judges the memory fit of the model from its GGUF
+ * header, calibrates the usable backends and loads the model, without holding up the HTTP server:
+ * health checks answer meanwhile. A model that is missing or does not fit leaves the service
+ * running with {@link Phase#FAILED} and the reason, instead of crashing or being OOM-killed.
+ *
+ * <p>Backpressure: {@link #tryReserve()} takes one of the {@code edgellm.queue.size} waiting
+ * places or says there is none; {@link #submit} does both and throws {@link QueueFullException}.
+ */
+@ApplicationScoped
+public class EngineService {
+    private static final Logger LOG = Logger.getLogger(EngineService.class);
+
+    /** Where the engine is in its life. */
+    public enum Phase {
+        STARTING, LOADING, READY, FAILED, STOPPED
+    }
+
+    /** Phase and the reason in words. */
+    public record Status(Phase phase, String reason) {
+        public boolean ready() {
+            return phase == Phase.READY;
+        }
+    }
+
+    /** The configured model's shape and weights against the memory budget found at startup. */
+    public record FitBasis(Path path, ModelConfig config, Map<GgmlType, Long> weights, int batch, long runtimeOverhead, long budget,
+                           String budgetSource) {
+        /** The verdict at a context length (capped at the model's trained context). */
+        public FitVerdict judge(int context) {
+            return MemoryFit.judge(config, weights, context, batch, runtimeOverhead, budget, budgetSource);
+        }
+    }
+
+    @Inject
+    EdgeLlmConfig config;
+    @Inject
+    MemoryMonitor memory;
+    @Inject
+    EngineMetrics metrics;
+
+    private final LinkedBlockingQueue<Job> queue = new LinkedBlockingQueue<>();
+    private final Job poison = new Job("stop", null);
+    private final AtomicLong ids = new AtomicLong();
+    private final AtomicLong completed = new AtomicLong();
+    private final AtomicLong cancelled = new AtomicLong();
+    private final AtomicLong failed = new AtomicLong();
+    private Semaphore slots;
+    private volatile Thread thread;
+    private volatile boolean running;
+
+    // What startup found and chose (null until known).
+    private volatile Status status = new Status(Phase.STARTING, "starting");
+    private volatile Path modelPath;
+    private volatile SystemInfo startupSystem;
+    private volatile String vectorSpecies;
+    private volatile List<Backends.Candidate> backends = List.of();
+    private volatile Calibration.Outcome calibration;
+    private volatile FitBasis fitBasis;
+    private volatile FitVerdict verdict;
+    private volatile int requestedContext;
+    private volatile int context;
+    private volatile int threads;
+    private volatile ChatTemplate chatTemplate;
+    private volatile String chatTemplateProblem;
+    private volatile LanguageModel published;
+    private volatile long loadMillis;
+    private volatile Duration readyAfter;
+    private volatile Instant readyAt;
+
+    // Owned by the engine thread.
+    private Backend backend;
+    private LanguageModel model;
+    private Session session;
+
+    // Progress, for the watchdog.
+    private volatile Job current;
+    private volatile long lastProgressNanos = System.nanoTime();
+    private volatile String lastFailure;
+    private volatile long lastFailureNanos;
+    /** How long a failed job marks the backend unhealthy (readiness DOWN), unless a later job succeeds. */
+    static final Duration FAILURE_QUARANTINE = Duration.ofSeconds(30);
+
+    void onStart(@Observes StartupEvent event) {
+        slots = new Semaphore(Math.max(0, config.queue().size()));
+        running = true;
+        thread = Thread.ofPlatform().name("edgellm-engine").daemon(true).start(this::run);
+    }
+
+    void onStop(@Observes ShutdownEvent event) {
+        running = false;
+        Job j = current;
+        if (j != null) {
+            j.cancel();
+        }
+        queue.add(poison);
+        Thread t = thread;
+        if (t != null) {
+            try {
+                t.join(TimeUnit.SECONDS.toMillis(10));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        status = new Status(Phase.STOPPED, "stopped");
+    }
+
+    // ---- submission ----------------------------------------------------------------------------
+
+    /** A place in the queue, taken by {@link #tryReserve()}; submit a job with it or close it. */
+    public final class Reservation implements AutoCloseable {
+        private final AtomicBoolean used = new AtomicBoolean();
+
+        private Reservation() {}
+
+        /** Queues the job in the reserved place. */
+        public JobHandle submit(GenerationJob job) {
+            if (!used.compareAndSet(false, true)) {
+                throw new IllegalStateException("this reservation was already used");
+            }
+            if (!running || !status.ready()) {
+                slots.release();
+                throw unavailable();
+            }
+            Job j = new Job("gen-" + ids.incrementAndGet(), job);
+            queue.add(j);
+            return j;
+        }
+
+        /** Gives the place back if it was not used. */
+        @Override
+        public void close() {
+            if (used.compareAndSet(false, true)) {
+                slots.release();
+            }
+        }
+    }
+
+    /**
+     * Takes a place in the queue, or empty when the queue is full (the backpressure signal).
+     *
+     * @throws EngineUnavailableException when no model is loaded
+     */
+    public Optional<Reservation> tryReserve() {
+        requireReady();
+        return slots.tryAcquire() ? Optional.of(new Reservation()) : Optional.empty();
+    }
+
+    /**
+     * Queues a job.
+     *
+     * @throws QueueFullException         when {@code edgellm.queue.size} jobs are already waiting
+     * @throws EngineUnavailableException when no model is loaded
+     */
+    public JobHandle submit(GenerationJob job) {
+        Reservation r = tryReserve().orElseThrow(() -> new QueueFullException(queueCapacity(), retryAfter()));
+        return r.submit(job);
+    }
+
+    /** Throws {@link EngineUnavailableException} unless a model is loaded and serving. */
+    public void requireReady() {
+        if (!status.ready() || !running) {
+            throw unavailable();
+        }
+    }
+
+    private EngineUnavailableException unavailable() {
+        Status s = status;
+        String why = switch (s.phase()) {
+            case STARTING, LOADING -> "the model is still loading (" + s.reason() + ")";
+            case FAILED -> "no model is loaded: " + s.reason();
+            case STOPPED -> "the service is shutting down";
+            case READY -> "the engine is not running";
+        };
+        return new EngineUnavailableException(why, retryAfter());
+    }
+
+    public Duration retryAfter() {
+        return config.queue().retryAfter();
+    }
+
+    // ---- prompts ---------------------------------------------------------------------------------
+
+    /**
+     * Renders chat messages with the model's template and tokenizes them (BOS per the model,
+     * special tokens of the template parsed).
+     *
+     * @throws IllegalArgumentException when the model has no chat template or a message is misplaced
+     */
+    public int[] tokenizeChat(List<ChatMessage> messages) {
+        LanguageModel m = loaded();
+        ChatTemplate t = chatTemplate;
+        if (t == null) {
+            throw new IllegalArgumentException(chatTemplateProblem);
+        }
+        return m.tokenizer().encode(t.render(messages, true), true, true);
+    }
+
+    /** Tokenizes a plain prompt (BOS per the model; special tokens written as text are parsed, as llama.cpp does). */
+    public int[] tokenize(String text) {
+        return loaded().tokenizer().encode(text, true, true);
+    }
+
+    /** Whether {@code id} is a token of the loaded model. */
+    public boolean validToken(int id) {
+        return id >= 0 && id < loaded().tokenizer().vocabSize();
+    }
+
+    private LanguageModel loaded() {
+        requireReady();
+        return published;
+    }
+
+    // ---- the engine thread -----------------------------------------------------------------------
+
+    private void run() {
+        try {
+            load();
+        } catch (IOException | RuntimeException | Error e) {
+            fail(describe(e), e);
+        }
+        if (!status.ready()) {
+            closeModel();
+            return;
+        }
+        while (running) {
+            Job job;
+            try {
+                job = queue.take();
+            } catch (InterruptedException e) {
+                break;
+            }
+            if (job == poison) {
+                break;
+            }
+            slots.release();
+            execute(job);
+        }
+        for (Job j; (j = queue.poll()) != null; ) {
+            if (j != poison) {
+                j.future.completeExceptionally(new EngineFailureException("the service is shutting down", null));
+            }
+        }
+        closeModel();
+    }
+
+    private void load() throws IOException {
+        status = new Status(Phase.LOADING, "probing the hardware");
+        long t0 = System.nanoTime();
+        SystemInfo sys = memory.refresh();
+        startupSystem = sys;
+        vectorSpecies = VectorInfo.describe();
+        LOG.infof("system: %s, %d cores, SIMD %s (flags %s), Vector API preferred species %s", sys.cpuModel(), sys.cores(), sys.simd(),
+                String.join(" ", sys.cpuFlags()), vectorSpecies);
+        LOG.infof("memory: total %s, available %s, container %s; budget %s (%s)", mib(sys.memTotal()), mib(sys.memAvailable()),
+                sys.cgroupVersion() == 0 ? "none" : "cgroup v" + sys.cgroupVersion() + " limit " + (sys.cgroupLimit() > 0 ? mib(sys.cgroupLimit()) : "none")
+                        + ", usage " + mib(sys.cgroupUsage()),
+                mib(memory.budgetBytes()), memory.budgetSource());
+        List<Backends.Candidate> candidates = Backends.probeAll();
+        backends = candidates;
+        for (Backends.Candidate c : candidates) {
+            LOG.infof("backend %s: %s: %s", c.provider().id(), c.probe().usable() ? "usable" : "unusable", c.probe().summary());
+        }
+
+        Path path = Path.of(config.model().path()).toAbsolutePath().normalize();
+        modelPath = path;
+        if (!Files.isRegularFile(path)) {
+            fail("model file " + path + " not found (set edgellm.model.path or EDGELLM_MODEL_PATH)", null);
+            return;
+        }
+        threads = config.threads() > 0 ? config.threads() : Runtime.getRuntime().availableProcessors();
+        BackendOptions options = new BackendOptions(threads);
+        String forced = config.backend().isBlank() || config.backend().trim().equalsIgnoreCase("auto") ? null : config.backend().trim();
+        int ctx;
+        try (GgufFile f = GgufFile.open(path)) {
+            status = new Status(Phase.LOADING, "judging the memory fit");
+            ModelConfig mc = ModelConfig.fromGguf(f);
+            FitBasis basis = new FitBasis(path, mc, MemoryFit.weightsByType(f), Math.max(1, config.batch()),
+                    config.memory().runtimeOverhead().asLongValue(), memory.budgetBytes(), memory.budgetSource());
+            fitBasis = basis;
+            int requested = Math.max(1, Math.min(config.context(), mc.contextLength()));
+            requestedContext = requested;
+            FitVerdict v = basis.judge(requested);
+            verdict = v;
+            LOG.infof("memory fit of %s: %s", path.getFileName(), v.summary());
+            if (!v.fits()) {
+                fail("the model does not fit the memory limit: " + v.summary(), null);
+                return;
+            }
+            ctx = v.status() == FitVerdict.Status.FITS ? requested : v.maxContext();
+            if (ctx < requested) {
+                LOG.warnf("context capped at %d tokens (%d requested) to fit the memory limit", ctx, requested);
+            }
+            status = new Status(Phase.LOADING, forced == null ? "calibrating the backends" : "using backend " + forced);
+            Calibration.Outcome outcome = Calibration.run(f, candidates, options, config.calibration().budget().toNanos(), forced, line -> LOG.info(line));
+            calibration = outcome;
+            LOG.infof("backend chosen: %s (%s)", outcome.chosen(), outcome.reason());
+        }
+        BackendProvider provider = candidates.stream().filter(c -> c.provider().id().equals(calibration.chosen())).findFirst()
+                .orElseThrow().provider();
+        status = new Status(Phase.LOADING, "loading " + path.getFileName() + " on " + provider.id());
+        backend = provider.create(options);
+        model = LanguageModel.load(path, backend);
+        session = model.newSession(ctx, Math.max(1, config.batch()));
+        context = session.contextLength();
+        try {
+            chatTemplate = ChatTemplate.forModel(model.file().metadata());
+        } catch (IllegalArgumentException e) {
+            chatTemplateProblem = e.getMessage() + " (use /v1/completions)";
+        }
+        published = model;
+        loadMillis = (System.nanoTime() - t0) / 1_000_000;
+        readyAt = Instant.now();
+        readyAfter = ProcessHandle.current().info().startInstant().map(s -> Duration.between(s, readyAt)).orElse(null);
+        lastProgressNanos = System.nanoTime();
+        status = new Status(Phase.READY, "serving " + path.getFileName() + " on " + provider.id());
+        LOG.infof("ready: %s (%s, %d layers, vocab %d) on %s with %d threads, context %d tokens, batch %d; loaded in %d ms%s",
+                path.getFileName(), model.config().architecture(), model.config().layers(), model.config().vocabSize(), provider.id(), threads,
+                context, session.maxBatch(), loadMillis, readyAfter == null ? "" : ", " + readyAfter.toMillis() + " ms after the process started");
+    }
+
+    private void fail(String reason, Throwable cause) {
+        status = new Status(Phase.FAILED, reason);
+        // An expected failure (missing file, no fit, bad file) is one line; the stack trace only at debug.
+        LOG.errorf("not serving: %s", reason);
+        if (cause != null) {
+            LOG.debug("model load failure", cause);
+        }
+    }
+
+    private static String describe(Throwable e) {
+        String m = e.getMessage();
+        return (e instanceof IOException ? "cannot read the model: " : "cannot load the model: ")
+                + (m == null || m.isBlank() ? e.getClass().getSimpleName() : m);
+    }
+
+    private void closeModel() {
+        published = null;
+        if (session != null) {
+            session.close();
+            session = null;
+        }
+        if (model != null) {
+            model.close();
+            model = null;
+        }
+        if (backend != null) {
+            backend.close();
+            backend = null;
+        }
+    }
+
+    private void execute(Job job) {
+        long started = System.nanoTime();
+        if (job.cancelRequested()) {
+            GenerationOutcome o = new GenerationOutcome("", job.request.promptTokens().length, 0, FinishReason.CANCELLED,
+                    started - job.enqueuedNanos, 0, 0, 0);
+            cancelled.incrementAndGet();
+            metrics.finished(job.intake, o);
+            job.future.complete(o);
+            return;
+        }
+        current = job;
+        lastProgressNanos = started;
+        GenerationRequest req = job.request;
+        StopMatcher stops = new StopMatcher(req.stop());
+        try {
+            session.reset();
+            Generator.Result r = Generator.generate(session, req.promptTokens(), new Generator.Options(req.maxTokens(), req.sampling(), req.stopAtEog()),
+                    new Generator.Listener() {
+                        @Override
+                        public void onToken(int id, String text) {
+                            lastProgressNanos = System.nanoTime();
+                            deliver(job, stops.accept(text));
+                        }
+
+                        @Override
+                        public boolean cancelled() {
+                            return stops.matched() || job.cancelRequested();
+                        }
+
+                        @Override
+                        public void onPromptProgress(int done, int total) {
+                            lastProgressNanos = System.nanoTime();
+                        }
+                    });
+            deliver(job, stops.finish());
+            FinishReason reason = stops.matched() ? FinishReason.STOP : switch (r.reason()) {
+                case END_OF_GENERATION -> FinishReason.STOP;
+                case MAX_TOKENS, CONTEXT_FULL -> FinishReason.LENGTH;
+                case CANCELLED -> FinishReason.CANCELLED;
+            };
+            GenerationOutcome o = new GenerationOutcome(stops.text(), r.promptTokens(), r.tokens().length, reason, started - job.enqueuedNanos,
+                    r.promptNanos(), r.firstTokenNanos(), r.decodeNanos());
+            lastFailure = null;
+            (reason == FinishReason.CANCELLED ? cancelled : completed).incrementAndGet();
+            metrics.finished(job.intake, o);
+            LOG.debugf("%s (%s): %d prompt + %d generated tokens, %s, %.1f tok/s", job.id, job.intake, o.promptTokens(), o.completionTokens(),
+                    reason, o.tokensPerSecond());
+            job.future.complete(o);
+        } catch (RuntimeException | Error e) {
+            failed.incrementAndGet();
+            lastFailure = e.toString();
+            lastFailureNanos = System.nanoTime();
+            LOG.errorf(e, "%s (%s) failed", job.id, job.intake);
+            metrics.outcome(job.intake, EngineMetrics.FAILED);
+            job.future.completeExceptionally(new EngineFailureException("generation failed: " + e, e));
+        } finally {
+            current = null;
+            lastProgressNanos = System.nanoTime();
+        }
+    }
+
+    private static void deliver(Job job, String text) {
+        if (text.isEmpty()) {
+            return;
+        }
+        try {
+            job.sink.onText(text);
+        } catch (RuntimeException e) {
+            // A sink that cannot take text any more (its client is gone) ends the job.
+            LOG.debugf("%s: sink failed, cancelling: %s", job.id, e);
+            job.cancel();
+        }
+    }
+
+    /** A queued job and its handle. */
+    private static final class Job implements JobHandle {
+        final String id;
+        final String intake;
+        final GenerationRequest request;
+        final TokenSink sink;
+        final GenerationJob source;
+        final CompletableFuture<GenerationOutcome> future = new CompletableFuture<>();
+        final long enqueuedNanos = System.nanoTime();
+        volatile boolean cancel;
+
+        Job(String id, GenerationJob source) {
+            this.id = id;
+            this.source = source;
+            this.intake = source == null ? "" : source.intake();
+            this.request = source == null ? null : source.request();
+            this.sink = source == null ? TokenSink.NONE : source.sink();
+        }
+
+        boolean cancelRequested() {
+            if (cancel) {
+                return true;
+            }
+            try {
+                if (source.abandoned().getAsBoolean()) {
+                    cancel = true;
+                }
+            } catch (RuntimeException e) {
+                cancel = true;
+            }
+            return cancel;
+        }
+
+        @Override
+        public String id() {
+            return id;
+        }
+
+        @Override
+        public CompletionStage<GenerationOutcome> result() {
+            return future.minimalCompletionStage();
+        }
+
+        @Override
+        public void cancel() {
+            cancel = true;
+        }
+    }
+
+    // ---- state for health, metrics and reports ------------------------------------------------------
+
+    public Status status() {
+        return status;
+    }
+
+    /** Jobs waiting (the running one not counted). */
+    public int queueDepth() {
+        return queue.size();
+    }
+
+    public int queueCapacity() {
+        return config.queue().size();
+    }
+
+    /** No waiting place is free: new jobs are refused. */
+    public boolean saturated() {
+        Semaphore s = slots;
+        return s != null && s.availablePermits() == 0;
+    }
+
+    /** A job is running. */
+    public boolean busy() {
+        return current != null;
+    }
+
+    /** Time since the running job last made progress (prompt batch or token); zero when idle. */
+    public Duration stalledFor() {
+        return current == null ? Duration.ZERO : Duration.ofNanos(System.nanoTime() - lastProgressNanos);
+    }
+
+    /** The engine thread is alive (it ends by design after a failed load or at shutdown). */
+    public boolean threadAlive() {
+        Thread t = thread;
+        return t != null && t.isAlive();
+    }
+
+    /** The last job's failure, null when the last job went well. */
+    public String lastFailure() {
+        return lastFailure;
+    }
+
+    /**
+     * The backend is healthy unless the last job failed less than {@link #FAILURE_QUARANTINE} ago
+     * (a later successful job clears it at once).
+     */
+    public boolean backendHealthy() {
+        return lastFailure == null || System.nanoTime() - lastFailureNanos > FAILURE_QUARANTINE.toNanos();
+    }
+
+    public long completedJobs() {
+        return completed.get();
+    }
+
+    public long cancelledJobs() {
+        return cancelled.get();
+    }
+
+    public long failedJobs() {
+        return failed.get();
+    }
+
+    public Path modelPath() {
+        return modelPath;
+    }
+
+    /** The model id shown by the API: the file name without {@code .gguf}. */
+    public String modelId() {
+        Path p = modelPath != null ? modelPath : Path.of(config.model().path());
+        String n = p.getFileName().toString();
+        return n.toLowerCase(Locale.ROOT).endsWith(".gguf") ? n.substring(0, n.length() - 5) : n;
+    }
+
+    /** The loaded model's config, null when none is loaded. */
+    public ModelConfig modelConfig() {
+        LanguageModel m = published;
+        return m == null ? null : m.config();
+    }
+
+    public boolean hasChatTemplate() {
+        return chatTemplate != null;
+    }
+
+    public SystemInfo startupSystem() {
+        return startupSystem;
+    }
+
+    public String vectorSpecies() {
+        return vectorSpecies;
+    }
+
+    public List<Backends.Candidate> backends() {
+        return backends;
+    }
+
+    public Calibration.Outcome calibration() {
+        return calibration;
+    }
+
+    public FitBasis fitBasis() {
+        return fitBasis;
+    }
+
+    public FitVerdict verdict() {
+        return verdict;
+    }
+
+    /** The context the session was allocated for (0 until loaded). */
+    public int context() {
+        return context;
+    }
+
+    public int requestedContext() {
+        return requestedContext;
+    }
+
+    public int threads() {
+        return threads;
+    }
+
+    public long loadMillis() {
+        return loadMillis;
+    }
+
+    /** Time from process start to ready, null until ready (or when the start time is unknown). */
+    public Duration readyAfter() {
+        return readyAfter;
+    }
+
+    public Instant readyAt() {
+        return readyAt;
+    }
+
+    static String mib(long bytes) {
+        return bytes < 0 ? "unknown" : String.format(Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
+    }
+}

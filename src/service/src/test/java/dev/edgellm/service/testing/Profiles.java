@@ -1,0 +1,125 @@
+package dev.edgellm.service.testing;
+
+import dev.edgellm.core.fit.MemoryFit;
+import dev.edgellm.core.gguf.GgufFile;
+import dev.edgellm.core.model.ModelConfig;
+import dev.edgellm.core.testing.SharedFiles;
+import io.quarkus.test.junit.QuarkusTestProfile;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Test configurations. Each profile gives its whole configuration (not only the {@code %test}
+ * profile) because the packaged jar of the {@code ...IT} tests runs with the prod profile and gets
+ * exactly these overrides. Tests of one profile share one running application.
+ */
+public final class Profiles {
+    private Profiles() {}
+
+    /** What every profile shares: scalar backend, small queue and limits, fast scheduled jobs. */
+    static Map<String, String> common() {
+        Map<String, String> m = new HashMap<>();
+        m.put("edgellm.backend", "scalar");
+        m.put("edgellm.threads", "2");
+        m.put("edgellm.context", "512");
+        m.put("edgellm.queue.size", "1");
+        m.put("edgellm.queue.retry-after", "3s");
+        m.put("edgellm.limits.max-prompt-tokens", "200");
+        m.put("edgellm.limits.max-tokens", "400");
+        m.put("edgellm.limits.default-max-tokens", "16");
+        m.put("edgellm.monitor.memory-interval", "2s");
+        m.put("edgellm.monitor.status-interval", "3s");
+        m.put("edgellm.watchdog.stall-timeout", "60s");
+        m.put("quarkus.http.limits.max-body-size", "64K");
+        return m;
+    }
+
+    public static Path gemma() {
+        return SharedFiles.model("gemma3-tiny-q4_0.gguf");
+    }
+
+    public static Path stories() {
+        return SharedFiles.model("stories260K.gguf");
+    }
+
+    /** The shared Gemma 3 tiny model (262k vocabulary, random weights), scalar backend. */
+    public static class Gemma implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            Map<String, String> m = common();
+            m.put("edgellm.model.path", gemma().toString());
+            return m;
+        }
+    }
+
+    /** The real TinyStories Llama; the backend is chosen by calibration. */
+    public static class Stories implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            Map<String, String> m = common();
+            m.put("edgellm.model.path", stories().toString());
+            m.put("edgellm.backend", "auto");
+            m.put("edgellm.calibration.budget", "20ms");
+            return m;
+        }
+    }
+
+    /** stories260K with a half-second stall timeout, for the liveness watchdog. */
+    public static class ShortWatchdog implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            Map<String, String> m = common();
+            m.put("edgellm.model.path", stories().toString());
+            m.put("edgellm.watchdog.stall-timeout", "500ms");
+            return m;
+        }
+    }
+
+    /** A model path that does not exist. */
+    public static class MissingModel implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            Map<String, String> m = common();
+            m.put("edgellm.model.path", gemma().getParent().resolve("no-such-model.gguf").toString());
+            return m;
+        }
+    }
+
+    /** A 32 MiB memory limit: the Gemma tiny model (166 MiB with runtime) does not fit. */
+    public static class TooLittleMemory implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            Map<String, String> m = common();
+            m.put("edgellm.model.path", gemma().toString());
+            m.put("edgellm.memory.limit", "32M");
+            return m;
+        }
+    }
+
+    /** The context stories260K fits into under {@link CappedContext}'s memory limit. */
+    public static final int CAPPED_CONTEXT = 300;
+
+    /** stories260K asked for 512 tokens with memory for only {@link #CAPPED_CONTEXT}. */
+    public static class CappedContext implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            Map<String, String> m = common();
+            m.put("edgellm.model.path", stories().toString());
+            m.put("edgellm.memory.limit", Long.toString(bytesFor(stories(), CAPPED_CONTEXT)));
+            return m;
+        }
+    }
+
+    /** The memory limit at which {@code model} fits exactly {@code context} tokens (batch 64, default overhead). */
+    public static long bytesFor(Path model, int context) {
+        try (GgufFile f = GgufFile.open(model)) {
+            ModelConfig c = ModelConfig.fromGguf(f);
+            return MemoryFit.estimate(c, MemoryFit.weightsByType(f), context, 64, MemoryFit.DEFAULT_RUNTIME_OVERHEAD).totalBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
