@@ -37,6 +37,13 @@ import jdk.incubator.vector.VectorOperators;
  */
 final class DotKernels {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /**
+     * All native memory as one segment, addressed by absolute address. A constant segment with
+     * the global scope makes each vector load a plain load (no session, bounds or alignment checks
+     * inlined per access), which keeps multi-row kernels within C2's inlining budget. Callers check
+     * ranges against the weight's own segment before calling.
+     */
+    static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
 
     private DotKernels() {}
 
@@ -117,6 +124,51 @@ final class DotKernels {
             corr1 += d1 * s;
         }
         out[o] = acc0.reduceLanes(VectorOperators.ADD) - 8f * corr0;
+        out[o + 1] = acc1.reduceLanes(VectorOperators.ADD) - 8f * corr1;
+    }
+
+    /** {@link #dotQ4_0Q8_0Rows2} on native memory at absolute address {@code w0}, through {@link #ALL}. */
+    static void dotQ4_0Q8_0Rows2Native(long w0, long rowBytes, long ahead, float[] xs, float[] xsum, int blocks,
+                                 float[] out, int o) {
+        FloatVector acc0 = FloatVector.zero(F);
+        FloatVector acc1 = FloatVector.zero(F);
+        float corr0 = 0f;
+        float corr1 = 0f;
+        long w1 = w0 + rowBytes;
+        int touch = 0;
+        for (int b = 0; b < blocks; b++) {
+            long base0 = w0 + (long) b * Q4_0_BYTES;
+            long base1 = w1 + (long) b * Q4_0_BYTES;
+            int x0 = b * QK;
+            // Touch the line the hardware prefetcher has not fetched yet: a load far ahead whose
+            // value is dropped into "touch" keeps more cache misses in flight.
+            touch += ALL.get(java.lang.foreign.ValueLayout.JAVA_BYTE, base0 + ahead);
+            float d0 = Float.float16ToFloat(ALL.get(LE_SHORT, base0));
+            float d1 = Float.float16ToFloat(ALL.get(LE_SHORT, base1));
+            FloatVector blk0 = FloatVector.zero(F);
+            FloatVector blk1 = FloatVector.zero(F);
+            for (int off = 0; off < 16; off += BQ.length()) {
+                ByteVector q0 = ByteVector.fromMemorySegment(BQ, ALL, base0 + 2 + off, LE);
+                ByteVector q1 = ByteVector.fromMemorySegment(BQ, ALL, base1 + 2 + off, LE);
+                for (int p = 0; p < PARTS; p++) {
+                    int xo = x0 + off + p * L;
+                    FloatVector xlo = FloatVector.fromArray(F, xs, xo);
+                    FloatVector xhi = FloatVector.fromArray(F, xs, xo + 16);
+                    IntVector i0 = (IntVector) q0.convertShape(VectorOperators.B2I, I, p);
+                    IntVector i1 = (IntVector) q1.convertShape(VectorOperators.B2I, I, p);
+                    blk0 = ((FloatVector) i0.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xlo, blk0);
+                    blk0 = ((FloatVector) i0.lanewise(VectorOperators.LSHR, 4).and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xhi, blk0);
+                    blk1 = ((FloatVector) i1.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xlo, blk1);
+                    blk1 = ((FloatVector) i1.lanewise(VectorOperators.LSHR, 4).and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xhi, blk1);
+                }
+            }
+            acc0 = blk0.fma(FloatVector.broadcast(F, d0), acc0);
+            acc1 = blk1.fma(FloatVector.broadcast(F, d1), acc1);
+            float s = xsum[b];
+            corr0 += d0 * s;
+            corr1 += d1 * s;
+        }
+        out[o] = acc0.reduceLanes(VectorOperators.ADD) - 8f * corr0 + (touch == Integer.MIN_VALUE ? 1f : 0f);
         out[o + 1] = acc1.reduceLanes(VectorOperators.ADD) - 8f * corr1;
     }
 
