@@ -165,7 +165,7 @@ final class VectorKernels {
     static void axpy(float a, float[] b, int b0, float[] out, int o0, int n) {
         int i = 0;
         for (int upper = F.loopBound(n); i < upper; i += L) {
-            FloatVector.fromArray(F, b, b0 + i).fma(FloatVector.broadcast(F, a), FloatVector.fromArray(F, out, o0 + i)).intoArray(out, o0 + i);
+            FloatVector.fromArray(F, b, b0 + i).mul(a).add(FloatVector.fromArray(F, out, o0 + i)).intoArray(out, o0 + i);
         }
         for (; i < n; i++) {
             out[o0 + i] += a * b[b0 + i];
@@ -176,7 +176,7 @@ final class VectorKernels {
     static void axpyF16(float a, short[] b, int b0, float[] out, int o0, int n) {
         int i = 0;
         for (int upper = F.loopBound(n); i < upper; i += L) {
-            Convert.f16ToF32(ShortVector.fromArray(SH, b, b0 + i)).fma(FloatVector.broadcast(F, a), FloatVector.fromArray(F, out, o0 + i)).intoArray(out, o0 + i);
+            FloatVector.fromArray(F, out, o0 + i).add(Convert.f16ToF32(ShortVector.fromArray(SH, b, b0 + i)).mul(a)).intoArray(out, o0 + i);
         }
         for (; i < n; i++) {
             out[o0 + i] += a * Float.float16ToFloat(b[b0 + i]);
