@@ -1,0 +1,531 @@
+package dev.edgellm.backend.vector;
+
+import static dev.edgellm.core.tensor.Codecs.QK;
+
+import dev.edgellm.core.backend.Activations;
+import dev.edgellm.core.backend.AttentionSpec;
+import dev.edgellm.core.backend.KvCache;
+import dev.edgellm.core.backend.RopeSpec;
+import dev.edgellm.core.backend.Weight;
+import dev.edgellm.core.backend.cpu.CpuBackend;
+import dev.edgellm.core.backend.cpu.HostKvCache;
+import dev.edgellm.core.backend.cpu.HostWeight;
+import dev.edgellm.core.backend.scalar.ScalarKernels;
+import dev.edgellm.core.gguf.GgmlType;
+import dev.edgellm.core.util.WorkerPool;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+/**
+ * The SIMD CPU backend: {@link CpuBackend}'s host memory (weights read in place from the mapped
+ * file, float activations, the host KV cache) with Vector API kernels.
+ *
+ * <ul>
+ *   <li>Matrix-vector ({@code n == 1}, decode): output rows are split across the worker threads;
+ *       each thread streams its rows straight from the mapping, two rows at a time
+ *       ({@link DotKernels}).
+ *   <li>Matrix-matrix ({@code n > 1}, prompt): row panels are split across threads; each panel is
+ *       decoded to floats once and multiplied with the whole batch by a 4x4 register-tiled
+ *       micro-kernel ({@link Gemm}), column-blocked so the activations stay in L2.
+ *   <li>Activations meeting Q4_0/Q8_0 weights are quantized to Q8_0 once per product, exactly as
+ *       the oracle does, into reused buffers.
+ *   <li>Attention is split over (token, head) pairs.
+ * </ul>
+ *
+ * <p>Parallel loop bodies are fields (no capturing lambda per call) and scratch memory is reused,
+ * so a forward pass allocates nothing once buffers have grown to the model's sizes.
+ */
+public final class VectorBackend extends CpuBackend {
+    public static final String ID = "vector";
+
+    /** Activations of one column block of a batch kept in L2 by the matrix-matrix path (bytes). */
+    private static final int GEMM_L2_BYTES = Integer.getInteger("edgellm.vector.gemmL2Bytes", 384 * 1024);
+    /**
+     * Bytes ahead of the current block that the decode kernel touches (a software prefetch: Java
+     * has no prefetch instruction). Doubled the single-thread rate on weights streamed from DRAM.
+     */
+    static final long PREFETCH = Long.getLong("edgellm.vector.prefetch", 1024);
+    /** Minimum rows per parallel chunk of a matrix-vector product. */
+    private static final int MATVEC_GRAIN = 64;
+    /** Element-wise ops below this many floats run on the calling thread. */
+    private static final int PARALLEL_ELEMENTS = 1 << 15;
+
+    /** Per-thread scratch of the parallel loop bodies. */
+    private static final class Scratch {
+        float[] panel = new float[0];
+        final float[] sums = new float[Gemm.R * Gemm.T];
+        float[] scores = new float[0];
+        float[] qh = new float[0];
+
+        float[] panel(int n) {
+            if (panel.length < n) {
+                panel = new float[n];
+            }
+            return panel;
+        }
+
+        float[] scores(int n) {
+            if (scores.length < n) {
+                scores = new float[n];
+            }
+            return scores;
+        }
+
+        float[] qh(int n) {
+            if (qh.length < n) {
+                qh = new float[n];
+            }
+            return qh;
+        }
+    }
+
+    private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
+
+    // Activations converted for the weight type at hand; reused across calls.
+    private float[] xs = new float[0];
+    private float[] xsum = new float[0];
+
+    // RoPE angles of the last call, reused when q and k of a layer rotate the same positions.
+    private float[] ropeCos = new float[0];
+    private float[] ropeSin = new float[0];
+    private RopeSpec ropeSpec;
+    private int ropeStart = -1;
+    private int ropeCount;
+
+    private final MatvecTask matvec = new MatvecTask();
+    private final GemmTask gemm = new GemmTask();
+    private final AttentionTask attention = new AttentionTask();
+    private final GeluTask gelu = new GeluTask();
+
+    public VectorBackend(int threads) {
+        super(ID, threads);
+    }
+
+    /** The pool, for the benchmarks in this package. */
+    WorkerPool pool() {
+        return pool;
+    }
+
+    // ---- matmul -------------------------------------------------------------------------------------
+
+    @Override
+    public void matmul(Weight weight, Activations xa, Activations outa, int n) {
+        HostWeight w = (HostWeight) weight;
+        float[] x = host(xa);
+        float[] out = host(outa);
+        int cols = w.cols();
+        int rows = w.rows();
+        GgmlType type = w.type();
+        // Row stride of the converted activations: padded to whole vectors for the tile kernels.
+        int stride = type == GgmlType.Q4_0 || type == GgmlType.Q8_0 ? cols : Simd.roundUp(cols);
+        float[] xin = prepare(type, x, n, cols, stride);
+        if (n == 1) {
+            matvec.set(w, xin, xsum, out);
+            pool.parallelFor(rows, MATVEC_GRAIN, matvec);
+        } else {
+            gemm.set(w, xin, stride, out, n);
+            pool.parallelFor((rows + Gemm.R - 1) / Gemm.R, 1, gemm);
+        }
+    }
+
+    /** Converts the activations for {@code type}: Q8_0 values (+ block sums), f16/bf16-rounded, or padded f32. */
+    private float[] prepare(GgmlType type, float[] x, int n, int cols, int stride) {
+        int total = Math.multiplyExact(n, stride);
+        if (xs.length < total) {
+            xs = new float[total];
+        }
+        switch (type) {
+            case Q4_0, Q8_0 -> {
+                if (cols % QK != 0) {
+                    throw new IllegalArgumentException("quantized rows must be a multiple of " + QK + " long, got " + cols);
+                }
+                if (xsum.length < total / QK) {
+                    xsum = new float[total / QK];
+                }
+                VectorKernels.quantizeQ8_0ToF32(x, 0, total, xs, 0, xsum, 0);
+            }
+            case F16 -> {
+                for (int t = 0; t < n; t++) {
+                    VectorKernels.roundToF16(x, t * cols, xs, t * stride, cols);
+                    Arrays.fill(xs, t * stride + cols, (t + 1) * stride, 0f);
+                }
+            }
+            case BF16 -> {
+                for (int t = 0; t < n; t++) {
+                    VectorKernels.roundToBf16(x, t * cols, xs, t * stride, cols);
+                    Arrays.fill(xs, t * stride + cols, (t + 1) * stride, 0f);
+                }
+            }
+            case F32 -> {
+                if (n == 1) {
+                    return x;
+                }
+                for (int t = 0; t < n; t++) {
+                    System.arraycopy(x, t * cols, xs, t * stride, cols);
+                    Arrays.fill(xs, t * stride + cols, (t + 1) * stride, 0f);
+                }
+            }
+            default -> throw new IllegalStateException("unsupported weight type " + type);
+        }
+        return xs;
+    }
+
+    /** Matrix-vector: rows {@code [from, to)} of {@code out = w . x}, two rows per kernel call. */
+    private final class MatvecTask implements WorkerPool.RangeTask {
+        private HostWeight w;
+        private float[] x;
+        private float[] xsum;
+        private float[] out;
+
+        void set(HostWeight w, float[] x, float[] xsum, float[] out) {
+            this.w = w;
+            this.x = x;
+            this.xsum = xsum;
+            this.out = out;
+        }
+
+        @Override
+        public void run(int from, int to) {
+            MemorySegment seg = w.data();
+            long rb = w.rowBytes();
+            int cols = w.cols();
+            int blocks = cols / QK;
+            switch (w.type()) {
+                case Q4_0 -> {
+                    int r = from;
+                    if (seg.isNative()) {
+                        long a = seg.address();
+                        long size = seg.byteSize();
+                        for (; r + 1 < to; r += 2) {
+                            // prefetch distance, kept inside the tensor: the last rows touch nothing new
+                            long ahead = Math.min(PREFETCH, size - (r + 2) * rb);
+                            DotKernels.dotQ4_0Q8_0Rows2Native(a + r * rb, rb, Math.max(0, ahead), x, xsum, blocks, out, r);
+                        }
+                    }
+                    for (; r + 1 < to; r += 2) {
+                        DotKernels.dotQ4_0Q8_0Rows2(seg, r * rb, rb, x, xsum, blocks, out, r);
+                    }
+                    if (r < to) {
+                        out[r] = DotKernels.dotQ4_0Q8_0(seg, r * rb, x, xsum, 0, blocks);
+                    }
+                }
+                case Q8_0 -> {
+                    int r = from;
+                    for (; r + 1 < to; r += 2) {
+                        DotKernels.dotQ8_0Q8_0Rows2(seg, r * rb, rb, x, blocks, out, r);
+                    }
+                    if (r < to) {
+                        out[r] = DotKernels.dotQ8_0Q8_0(seg, r * rb, x, 0, blocks);
+                    }
+                }
+                case F16 -> {
+                    for (int r = from; r < to; r++) {
+                        out[r] = VectorKernels.dotF16F32(seg, r * rb, x, 0, cols);
+                    }
+                }
+                case BF16 -> {
+                    for (int r = from; r < to; r++) {
+                        out[r] = VectorKernels.dotBF16F32(seg, r * rb, x, 0, cols);
+                    }
+                }
+                case F32 -> {
+                    for (int r = from; r < to; r++) {
+                        out[r] = VectorKernels.dotF32F32(seg, r * rb, x, 0, cols);
+                    }
+                }
+                default -> throw new IllegalStateException("unsupported weight type " + w.type());
+            }
+        }
+    }
+
+    /**
+     * Matrix-matrix over row panels {@code [from, to)} of {@link Gemm#R} rows: for each column
+     * block (sized so the batch's activations of that block stay in L2), decode the panel's rows to
+     * floats once, then run the 4x4 micro-kernel over the batch, 4 tokens at a time.
+     */
+    private final class GemmTask implements WorkerPool.RangeTask {
+        private HostWeight w;
+        private float[] x;
+        private int stride;
+        private float[] out;
+        private int n;
+
+        void set(HostWeight w, float[] x, int stride, float[] out, int n) {
+            this.w = w;
+            this.x = x;
+            this.stride = stride;
+            this.out = out;
+            this.n = n;
+        }
+
+        @Override
+        public void run(int from, int to) {
+            final int R = Gemm.R;
+            final int T = Gemm.T;
+            Scratch s = scratch.get();
+            float[] sums = s.sums;
+            MemorySegment seg = w.data();
+            GgmlType type = w.type();
+            long rb = w.rowBytes();
+            int rows = w.rows();
+            int cols = w.cols();
+            // Column block: a multiple of 32 (whole quant blocks) holding the batch within the L2 budget.
+            int maxCols = Math.max(QK, GEMM_L2_BYTES / (4 * n) / QK * QK);
+            int chunks = (cols + maxCols - 1) / maxCols;
+            int kc = (cols + chunks - 1) / chunks;
+            kc = (kc + QK - 1) / QK * QK;
+            int ps = Simd.roundUp(Math.min(kc, cols));       // panel row stride
+            float[] panel = s.panel(R * ps);
+            for (int c0 = 0; c0 < cols; c0 += kc) {
+                int len = Math.min(kc, cols - c0);
+                int plen = Simd.roundUp(len);
+                for (int p = from; p < to; p++) {
+                    int r0 = p * R;
+                    int nr = Math.min(R, rows - r0);
+                    for (int r = 0; r < R; r++) {
+                        int off = r * ps;
+                        if (r >= nr) {
+                            Arrays.fill(panel, off, off + plen, 0f);
+                            continue;
+                        }
+                        long row = (r0 + r) * rb;
+                        switch (type) {
+                            case Q4_0 -> Gemm.decodeQ4_0(seg, row, c0 / QK, len / QK, panel, off);
+                            case Q8_0 -> Gemm.decodeQ8_0(seg, row, c0 / QK, len / QK, panel, off);
+                            case F16 -> Gemm.decodeF16(seg, row, c0, len, panel, off);
+                            case BF16 -> Gemm.decodeBF16(seg, row, c0, len, panel, off);
+                            case F32 -> Gemm.decodeF32(seg, row, c0, len, panel, off);
+                            default -> throw new IllegalStateException("unsupported weight type " + type);
+                        }
+                        if (plen > len) {
+                            Arrays.fill(panel, off + len, off + plen, 0f);
+                        }
+                    }
+                    boolean first = c0 == 0;
+                    int t0 = 0;
+                    for (; t0 + T <= n; t0 += T) {
+                        Gemm.tileF32x4x4(panel, 0, ps, x, t0 * stride + c0, stride, plen, sums);
+                        for (int t = 0; t < T; t++) {
+                            int o = (t0 + t) * rows + r0;
+                            for (int r = 0; r < nr; r++) {
+                                out[o + r] = first ? sums[r * T + t] : out[o + r] + sums[r * T + t];
+                            }
+                        }
+                    }
+                    for (; t0 < n; t0++) {
+                        Gemm.tileF32x4x1(panel, 0, ps, x, t0 * stride + c0, plen, sums);
+                        int o = t0 * rows + r0;
+                        for (int r = 0; r < nr; r++) {
+                            out[o + r] = first ? sums[r * T] : out[o + r] + sums[r * T];
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // ---- norms, rope, element-wise ------------------------------------------------------------------
+
+    @Override
+    public void rmsNorm(Activations x, Weight weight, Activations out, int width, int rows, float eps) {
+        VectorKernels.rmsNorm(host(x), host(out), vector(weight), width, 0, rows, eps);
+    }
+
+    @Override
+    public void rope(Activations xa, int n, int heads, int headDim, int startPos, RopeSpec rope) {
+        float[] x = host(xa);
+        int half = rope.dims() / 2;
+        if (!rope.equals(ropeSpec) || startPos != ropeStart || n > ropeCount) {
+            computeAngles(rope, startPos, n);
+        }
+        for (int t = 0; t < n; t++) {
+            for (int h = 0; h < heads; h++) {
+                int o = (t * heads + h) * headDim;
+                if (rope.neox()) {
+                    VectorKernels.ropeNeox(x, o, half, ropeCos, ropeSin, t * half);
+                } else {
+                    VectorKernels.ropeNormal(x, o, half, ropeCos, ropeSin, t * half);
+                }
+            }
+        }
+    }
+
+    /** cos/sin of every (token, pair) angle, computed as the oracle does (repeated multiplication). */
+    private void computeAngles(RopeSpec rope, int startPos, int n) {
+        int half = rope.dims() / 2;
+        if (ropeCos.length < n * half) {
+            ropeCos = new float[n * half];
+            ropeSin = new float[n * half];
+        }
+        float thetaScale = (float) Math.pow(rope.freqBase(), -2.0 / rope.dims());
+        for (int t = 0; t < n; t++) {
+            float theta = startPos + t;
+            for (int i = 0; i < half; i++) {
+                float angle = rope.freqScale() * theta;
+                ropeCos[t * half + i] = (float) Math.cos(angle);
+                ropeSin[t * half + i] = (float) Math.sin(angle);
+                theta *= thetaScale;
+            }
+        }
+        ropeSpec = rope;
+        ropeStart = startPos;
+        ropeCount = n;
+    }
+
+    @Override
+    public void geluMul(Activations gate, Activations up, int len) {
+        float[] g = host(gate);
+        float[] u = host(up);
+        if (len < PARALLEL_ELEMENTS || pool.threads() == 1) {
+            ScalarKernels.geluMul(g, u, 0, len);
+            return;
+        }
+        gelu.set(g, u);
+        pool.parallelFor(len, 4096, gelu);
+    }
+
+    /** GELU through llama.cpp's f16 table: a gather, which the Vector API cannot do from a float index. */
+    private static final class GeluTask implements WorkerPool.RangeTask {
+        private float[] gate;
+        private float[] up;
+
+        void set(float[] gate, float[] up) {
+            this.gate = gate;
+            this.up = up;
+        }
+
+        @Override
+        public void run(int from, int to) {
+            ScalarKernels.geluMul(gate, up, from, to);
+        }
+    }
+
+    @Override
+    public void siluMul(Activations gate, Activations up, int len) {
+        VectorKernels.siluMul(host(gate), host(up), 0, len);
+    }
+
+    @Override
+    public void add(Activations x, Activations y, int len) {
+        VectorKernels.add(host(x), host(y), 0, len);
+    }
+
+    // ---- attention ----------------------------------------------------------------------------------
+
+    @Override
+    public void attention(Activations q, KvCache cache, int layer, int startPos, int n, AttentionSpec spec, Activations out) {
+        attention.set(host(q), (HostKvCache) cache, layer, startPos, spec, host(out));
+        int pairs = n * spec.heads();
+        long span = spec.window() > 0 ? Math.min(spec.window(), startPos + n) : startPos + n;
+        long work = pairs * span * (spec.keyDim() + spec.valueDim());
+        if (work < 1 << 16 || pool.threads() == 1) {
+            attention.run(0, pairs);
+        } else {
+            pool.parallelFor(pairs, 1, attention);
+        }
+    }
+
+    /**
+     * q.k summed in index order, as the oracle does. Vectorizing over the head dimension reorders
+     * the sum; the tiny reference models amplify those last-bit differences in the scores into
+     * logit differences of several 1e-2, so scores stay bit-identical to the oracle (attention is
+     * a few percent of a token's time at these context lengths). Softmax is the oracle's too; the
+     * weighted value sum is vectorized over the head dimension, which keeps its order over positions.
+     */
+    private static float dotSequential(float[] q, float[] k, int k0, int n) {
+        float s = 0f;
+        for (int i = 0; i < n; i++) {
+            s += q[i] * k[k0 + i];
+        }
+        return s;
+    }
+
+    private static float dotSequentialF16(float[] q, short[] k, int k0, int n) {
+        float s = 0f;
+        for (int i = 0; i < n; i++) {
+            s += q[i] * Float.float16ToFloat(k[k0 + i]);
+        }
+        return s;
+    }
+
+    /** Attention of (token, head) pairs {@code [from, to)}: pair {@code i} is token {@code i / heads}, head {@code i % heads}. */
+    private final class AttentionTask implements WorkerPool.RangeTask {
+        private float[] q;
+        private HostKvCache cache;
+        private int layer;
+        private int startPos;
+        private AttentionSpec spec;
+        private float[] out;
+
+        void set(float[] q, HostKvCache cache, int layer, int startPos, AttentionSpec spec, float[] out) {
+            this.q = q;
+            this.cache = cache;
+            this.layer = layer;
+            this.startPos = startPos;
+            this.spec = spec;
+            this.out = out;
+        }
+
+        @Override
+        public void run(int from, int to) {
+            Scratch s = scratch.get();
+            int heads = spec.heads();
+            int kd = spec.keyDim();
+            int vd = spec.valueDim();
+            int window = spec.window();
+            int capacity = cache.spec().capacity()[layer];
+            boolean f16 = cache.spec().f16();
+            int keyRow = cache.keyRow();
+            int valueRow = cache.valueRow();
+            Object keys = cache.keys(layer);
+            Object values = cache.values(layer);
+            float scale = spec.scale();
+            float softcap = spec.softcap();
+            int group = heads / spec.kvHeads();
+            float[] qh = s.qh(kd);
+            for (int i = from; i < to; i++) {
+                int t = i / heads;
+                int h = i % heads;
+                int pos = startPos + t;
+                int lo = window > 0 ? Math.max(0, pos - window + 1) : 0;
+                int span = pos - lo + 1;
+                float[] scores = s.scores(span);
+                int kvh = h / group;
+                int qOff = (t * heads + h) * kd;
+                if (f16) {
+                    VectorKernels.roundToF16(q, qOff, qh, 0, kd);
+                } else {
+                    System.arraycopy(q, qOff, qh, 0, kd);
+                }
+                int slot = lo % capacity;
+                for (int p = 0; p < span; p++) {
+                    int k0 = slot * keyRow + kvh * kd;
+                    float sc = f16 ? dotSequentialF16(qh, (short[]) keys, k0, kd) : dotSequential(qh, (float[]) keys, k0, kd);
+                    sc *= scale;
+                    if (softcap > 0f) {
+                        sc = softcap * (float) Math.tanh(sc / softcap);
+                    }
+                    scores[p] = sc;
+                    if (++slot == capacity) {
+                        slot = 0;
+                    }
+                }
+                ScalarKernels.softmax(scores, 0, span);
+                int oOff = (t * heads + h) * vd;
+                Arrays.fill(out, oOff, oOff + vd, 0f);
+                slot = lo % capacity;
+                for (int p = 0; p < span; p++) {
+                    int v0 = slot * valueRow + kvh * vd;
+                    if (f16) {
+                        VectorKernels.axpyF16(scores[p], (short[]) values, v0, out, oOff, vd);
+                    } else {
+                        VectorKernels.axpy(scores[p], (float[]) values, v0, out, oOff, vd);
+                    }
+                    if (++slot == capacity) {
+                        slot = 0;
+                    }
+                }
+            }
+        }
+    }
+}
