@@ -9,10 +9,9 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
@@ -40,16 +39,7 @@ final class BenchCommand {
     }
 
     static int run(String[] argv, PrintStream out) throws Exception {
-        Set<String> valued = new HashSet<>(EngineOptions.VALUED);
-        valued.addAll(List.of("--n-prompt", "--n-gen", "--repetitions"));
-        Set<String> flags = new HashSet<>(EngineOptions.FLAGS);
-        flags.add("--json");
-        java.util.Map<String, String> aliases = new java.util.HashMap<>(EngineOptions.ALIASES);
-        aliases.put("-p", "--n-prompt");
-        aliases.put("-n", "--n-gen");
-        aliases.put("-r", "--repetitions");
-        Args a = new Args("bench", argv, 1, valued, flags, aliases);
-        a.positional(0, "no positional arguments");
+        Args a = EngineOptions.parse("bench", argv, List.of("--n-prompt", "--n-gen", "--repetitions"), List.of("--json"), Map.of("-p", "--n-prompt", "-n", "--n-gen", "-r", "--repetitions"));
         EngineOptions eo = new EngineOptions(a);
         int p = a.getInt("--n-prompt", 128);
         int n = a.getInt("--n-gen", 64);

@@ -6,6 +6,9 @@ import dev.edgellm.core.backend.Backends;
 import dev.edgellm.core.model.LanguageModel;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -23,6 +26,22 @@ final class EngineOptions {
               -v, --verbose           report backend choice and timings on stderr
             """;
     static final int DEFAULT_CONTEXT = 8192;
+
+    /**
+     * Parses an engine subcommand's arguments: the shared engine options plus the command's own
+     * ({@code valued} take a value, {@code flags} do not); no positional arguments.
+     */
+    static Args parse(String command, String[] argv, List<String> valued, List<String> flags, Map<String, String> aliases) {
+        Set<String> v = new HashSet<>(VALUED);
+        v.addAll(valued);
+        Set<String> f = new HashSet<>(FLAGS);
+        f.addAll(flags);
+        Map<String, String> a = new HashMap<>(ALIASES);
+        a.putAll(aliases);
+        Args args = new Args(command, argv, 1, v, f, a);
+        args.positional(0, "no positional arguments");
+        return args;
+    }
 
     final Path model;
     final String backend;

@@ -9,10 +9,8 @@ import dev.edgellm.core.model.Session;
 import dev.edgellm.core.sampling.SamplingParams;
 import java.io.PrintStream;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /** {@code edgellm generate -m MODEL --prompt TEXT ...}: streams the continuation. */
 final class GenerateCommand {
@@ -21,16 +19,7 @@ final class GenerateCommand {
                      [--repeat-penalty R] [--seed S] [--chat] [--system TEXT] [--ids]""";
 
     static int run(String[] argv, PrintStream out) throws Exception {
-        Set<String> valued = new HashSet<>(EngineOptions.VALUED);
-        valued.addAll(List.of("--prompt", "--n-predict", "--temperature", "--top-k", "--top-p", "--min-p", "--repeat-penalty", "--repeat-last-n", "--seed", "--system"));
-        Set<String> flags = new HashSet<>(EngineOptions.FLAGS);
-        flags.addAll(List.of("--chat", "--ids", "--ignore-eos"));
-        Map<String, String> aliases = new java.util.HashMap<>(EngineOptions.ALIASES);
-        aliases.put("-n", "--n-predict");
-        aliases.put("-p", "--prompt");
-        aliases.put("--temp", "--temperature");
-        Args a = new Args("generate", argv, 1, valued, flags, aliases);
-        a.positional(0, "no positional arguments");
+        Args a = EngineOptions.parse("generate", argv, List.of("--prompt", "--n-predict", "--temperature", "--top-k", "--top-p", "--min-p", "--repeat-penalty", "--repeat-last-n", "--seed", "--system"), List.of("--chat", "--ids", "--ignore-eos"), Map.of("-n", "--n-predict", "-p", "--prompt", "--temp", "--temperature"));
         EngineOptions eo = new EngineOptions(a);
         String prompt = a.required("--prompt");
         int n = a.getInt("--n-predict", 128);

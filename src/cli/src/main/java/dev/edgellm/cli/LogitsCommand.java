@@ -9,9 +9,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
 
 /**
  * {@code edgellm logits -m MODEL --prompts FILE --top-k K [--special]}: per prompt line one JSON
@@ -21,12 +20,7 @@ final class LogitsCommand {
     static final String USAGE = "logits -m MODEL --prompts FILE --top-k K [--special]";
 
     static int run(String[] argv, PrintStream out) throws Exception {
-        Set<String> valued = new HashSet<>(EngineOptions.VALUED);
-        valued.addAll(List.of("--prompts", "--top-k"));
-        Set<String> flags = new HashSet<>(EngineOptions.FLAGS);
-        flags.add("--special");
-        Args a = new Args("logits", argv, 1, valued, flags, EngineOptions.ALIASES);
-        a.positional(0, "no positional arguments");
+        Args a = EngineOptions.parse("logits", argv, List.of("--prompts", "--top-k"), List.of("--special"), Map.of());
         EngineOptions eo = new EngineOptions(a);
         Path prompts = Path.of(a.required("--prompts"));
         int k = a.getInt("--top-k", 10);

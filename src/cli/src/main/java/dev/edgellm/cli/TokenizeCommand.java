@@ -4,21 +4,15 @@ import dev.edgellm.core.gguf.GgufFile;
 import dev.edgellm.core.tokenizer.Tokenizer;
 import java.io.PrintStream;
 import java.nio.file.Path;
-import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /** {@code edgellm tokenize -m MODEL --text TEXT [--special]}: ids, space-separated, BOS per the model. */
 final class TokenizeCommand {
     static final String USAGE = "tokenize -m MODEL --text TEXT [--special]";
 
     static int run(String[] argv, PrintStream out) throws Exception {
-        Set<String> valued = new HashSet<>(EngineOptions.VALUED);
-        valued.add("--text");
-        Set<String> flags = new HashSet<>(EngineOptions.FLAGS);
-        flags.add("--special");
-        Args a = new Args("tokenize", argv, 1, valued, flags, EngineOptions.ALIASES);
-        a.positional(0, "no positional arguments");
+        Args a = EngineOptions.parse("tokenize", argv, List.of("--text"), List.of("--special"), Map.of());
         EngineOptions eo = new EngineOptions(a);
         String text = a.required("--text");
         // Tokenizing needs only the vocabulary: no weights, no backend.
