@@ -70,8 +70,8 @@ public interface EdgeLlmConfig {
     }
 
     interface Calibration {
-        /** Time each usable backend gets to measure matrix-vector products on the model's own FFN weight. */
-        @WithDefault("200ms")
+        /** Time each usable backend gets to warm up (first half) and then time decode- and prompt-shaped products on the model's own FFN weight. */
+        @WithDefault("1s")
         Duration budget();
     }
 
