@@ -713,7 +713,9 @@ public class MqttIntake {
 
     /** Answers a request with an error, then acknowledges it. */
     private void reply(Incoming in, RequestError e) {
-        String topic = e.replyTo() != null ? e.replyTo() : e.id() != null ? topics.responses(e.id()) : topics.errors();
+        // A request whose reply_to is unusable is not listening on the default topic either.
+        String topic = e.replyTo() != null ? e.replyTo()
+                : e.id() != null && !e.code().equals(RequestError.INVALID_REPLY_TO) ? topics.responses(e.id()) : topics.errors();
         byte[] body = errorJson(e.id(), e.code(), e.param(), e.getMessage());
         deliver(topic, body).thenRun(() -> ack(in));
     }
