@@ -15,6 +15,7 @@ import dev.edgellm.service.config.EdgeLlmConfig;
 import dev.edgellm.service.engine.EngineService;
 import dev.edgellm.service.engine.EngineUnavailableException;
 import dev.edgellm.service.monitor.ScheduledJobs;
+import dev.edgellm.service.mqtt.MqttIntake;
 import dev.edgellm.service.system.MemoryMonitor;
 import io.quarkus.runtime.annotations.RegisterForReflection;
 import jakarta.inject.Inject;
@@ -36,7 +37,7 @@ import java.util.Map;
 
 /**
  * EdgeLLM's own API: {@code GET /api/system} (probe, backends, calibration and choice, model,
- * memory fit, engine state) and the memory fit of the loaded model ({@code GET /api/fit?ctx=N}) or
+ * memory fit, engine state, MQTT intake) and the memory fit of the loaded model ({@code GET /api/fit?ctx=N}) or
  * of another GGUF file under the models directory ({@code POST /api/fit}).
  */
 @Path("/api")
@@ -50,6 +51,8 @@ public class SystemResource {
     ScheduledJobs jobs;
     @Inject
     EdgeLlmConfig config;
+    @Inject
+    MqttIntake mqtt;
 
     /** {@code POST /api/fit} body: a GGUF file relative to the models directory, and a context length. */
     @RegisterForReflection
@@ -76,6 +79,7 @@ public class SystemResource {
         m.put("memory", memoryNow());
         m.put("engine", jobs.takeSnapshot());
         m.put("last_snapshot", jobs.lastSnapshot());
+        m.put("mqtt", mqtt.report());
         return m;
     }
 

@@ -57,6 +57,16 @@ public interface EdgeLlmConfig {
     /** Scheduled jobs: memory re-probe and status snapshot. */
     Monitor monitor();
 
+    /**
+     * This node's name on the message bus: the {@code <node-id>} level of the MQTT topics and part
+     * of the MQTT client id. Defaults to the host name. Characters that may not appear in a topic
+     * level ({@code / + #}, control characters, spaces) are replaced by {@code _}.
+     */
+    Optional<String> nodeId();
+
+    /** The MQTT intake: requests from the gateway's broker, responses and a retained status back. */
+    Mqtt mqtt();
+
     interface Model {
         /** Path of the GGUF model file loaded at startup. */
         @WithDefault("models/model.gguf")
@@ -132,5 +142,145 @@ public interface EdgeLlmConfig {
         /** How often a status snapshot is logged and kept for {@code /api/system}. */
         @WithDefault("60s")
         Duration statusInterval();
+    }
+
+    interface Mqtt {
+        /** Whether the service connects to a broker at all (and, without {@link #host()}, starts the embedded one). */
+        @WithDefault("true")
+        boolean enabled();
+
+        /**
+         * The broker's host name. Empty (the default): the service starts an embedded broker
+         * (Moquette) on {@link Embedded#host()} and uses it.
+         */
+        Optional<String> host();
+
+        /** The broker's port; also the embedded broker's port unless {@link Embedded#port()} is set. */
+        @WithDefault("1883")
+        int port();
+
+        /** First level of every topic: {@code <prefix>/<node-id>/requests}, {@code <prefix>/all/requests}, ... */
+        @WithDefault("edgellm")
+        String topicPrefix();
+
+        /** User name for the broker; none by default. */
+        Optional<String> username();
+
+        /** Password for the broker, with {@link #username()}. */
+        Optional<String> password();
+
+        /** TLS to the broker. */
+        Tls tls();
+
+        /**
+         * The MQTT client id. It must stay the same across restarts: the broker keeps this client's
+         * persistent session (subscriptions and unacknowledged requests) under it. Defaults to
+         * {@code edgellm-<node-id>}.
+         */
+        Optional<String> clientId();
+
+        /**
+         * QoS of the subscriptions and of the responses: 1 (at least once, the default) or 0 (at
+         * most once: nothing is redelivered, requests may be lost).
+         */
+        @WithDefault("1")
+        int qos();
+
+        /** MQTT keep-alive: the broker declares the node gone (and sends the last will) after 1.5 times this without traffic. */
+        @WithDefault("30s")
+        Duration keepAlive();
+
+        /** Reconnection to the broker. */
+        Reconnect reconnect();
+
+        /** Duplicate requests (same {@code id}) answered from a cache instead of generating again. */
+        Dedup dedup();
+
+        /** Largest request payload in bytes; a larger one is answered with a {@code too_large} error. */
+        @WithDefault("64K")
+        MemorySize maxPayload();
+
+        /** Streamed responses ({@code "stream": true}). */
+        Stream stream();
+
+        /** How often the retained status is published (it is also published whenever health, model or queue saturation change). */
+        @WithDefault("30s")
+        Duration statusInterval();
+
+        /**
+         * Directory of the intake's state: the cache of recent responses (so that a request
+         * redelivered after a crash is answered, not generated again) and the embedded broker's
+         * store. Defaults to {@code <java.io.tmpdir>/edgellm-<node-id>}.
+         */
+        Optional<String> stateDir();
+
+        /** The embedded broker, used when no {@link #host()} is set. */
+        Embedded embedded();
+    }
+
+    interface Tls {
+        /** Connect with TLS (usually on port 8883). */
+        @WithDefault("false")
+        boolean enabled();
+
+        /** PEM file of the CA certificate(s) to trust; default: the JVM's trust store. */
+        Optional<String> caFile();
+
+        /** Trust store (PKCS#12 or JKS, by file extension) instead of {@link #caFile()}. */
+        Optional<String> trustStore();
+
+        /** Password of {@link #trustStore()}. */
+        Optional<String> trustStorePassword();
+
+        /** PEM client certificate, for brokers that require client authentication (with {@link #keyFile()}). */
+        Optional<String> certFile();
+
+        /** PEM private key of {@link #certFile()}. */
+        Optional<String> keyFile();
+
+        /** Check that the broker's certificate names {@link Mqtt#host()}. */
+        @WithDefault("true")
+        boolean verifyHost();
+    }
+
+    interface Reconnect {
+        /** Wait before the first reconnection attempt; doubled after each failure. */
+        @WithDefault("1s")
+        Duration minBackoff();
+
+        /** Longest wait between reconnection attempts. */
+        @WithDefault("60s")
+        Duration maxBackoff();
+    }
+
+    interface Dedup {
+        /** How long a response is kept to answer a duplicate of its request. */
+        @WithDefault("10m")
+        Duration window();
+
+        /** Most responses kept (the oldest go first). */
+        @WithDefault("1000")
+        int size();
+    }
+
+    interface Stream {
+        /**
+         * Text is sent on {@code <reply topic>/stream} in chunks of at least this many characters
+         * (the last one may be shorter); 1 sends every piece as soon as it is decoded.
+         */
+        @WithDefault("32")
+        int chunkChars();
+    }
+
+    interface Embedded {
+        /** Address the embedded broker listens on; the default keeps it to this machine. */
+        @WithDefault("127.0.0.1")
+        String host();
+
+        /** Port of the embedded broker; default {@link Mqtt#port()}. */
+        Optional<Integer> port();
+
+        /** Where the embedded broker persists sessions and queued messages; default {@code <state-dir>/broker}. */
+        Optional<String> dataDir();
     }
 }

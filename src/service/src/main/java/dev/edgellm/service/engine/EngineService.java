@@ -8,6 +8,7 @@ import dev.edgellm.core.backend.Calibration;
 import dev.edgellm.core.engine.ChatMessage;
 import dev.edgellm.core.engine.ChatTemplate;
 import dev.edgellm.core.engine.Generator;
+import dev.edgellm.core.engine.SummaryPrompt;
 import dev.edgellm.core.fit.FitVerdict;
 import dev.edgellm.core.fit.MemoryFit;
 import dev.edgellm.core.gguf.GgmlType;
@@ -45,8 +46,8 @@ import org.jboss.logging.Logger;
 
 /**
  * The one engine: a single thread owns the model, the backend and a reused session (backends are
- * not thread-safe); a bounded queue of jobs sits in front of it. Every intake (the REST API, MQTT
- * later) submits {@link GenerationJob}s here and gets a {@link JobHandle} back.
+ * not thread-safe); a bounded queue of jobs sits in front of it. Every intake (the REST API, MQTT)
+ * submits {@link GenerationJob}s here and gets a {@link JobHandle} back.
  *
  * <p>At startup the thread probes the hardware, judges the memory fit of the model from its GGUF
  * header, calibrates the usable backends and loads the model, without holding up the HTTP server:
@@ -196,6 +197,18 @@ public class EngineService {
     }
 
     /**
+     * Waits up to {@code wait} for a place in the queue; empty when none came free (an intake that
+     * can hold its requests, such as MQTT, waits like this instead of refusing them).
+     *
+     * @throws EngineUnavailableException when no model is loaded
+     * @throws InterruptedException       when the waiting thread is interrupted
+     */
+    public Optional<Reservation> reserve(Duration wait) throws InterruptedException {
+        requireReady();
+        return slots.tryAcquire(wait.toNanos(), TimeUnit.NANOSECONDS) ? Optional.of(new Reservation()) : Optional.empty();
+    }
+
+    /**
      * Queues a job.
      *
      * @throws QueueFullException         when {@code edgellm.queue.size} jobs are already waiting
@@ -243,6 +256,22 @@ public class EngineService {
             throw new IllegalArgumentException(chatTemplateProblem);
         }
         return m.tokenizer().encode(t.render(messages, true), true, true);
+    }
+
+    /**
+     * The chat prompt of a summarization job (see {@link SummaryPrompt}), trimmed to
+     * {@code maxPromptTokens}.
+     *
+     * @throws IllegalArgumentException when the model has no chat template, there is nothing to
+     *                                  summarize, or not even a trimmed input fits
+     */
+    public SummaryPrompt.Built summaryPrompt(String instructions, String text, List<Map<String, Object>> records, int maxPromptTokens) {
+        LanguageModel m = loaded();
+        ChatTemplate t = chatTemplate;
+        if (t == null) {
+            throw new IllegalArgumentException(chatTemplateProblem);
+        }
+        return SummaryPrompt.build(m.tokenizer(), t, instructions, text, records, maxPromptTokens);
     }
 
     /** Tokenizes a plain prompt (BOS per the model; special tokens written as text are parsed, as llama.cpp does). */

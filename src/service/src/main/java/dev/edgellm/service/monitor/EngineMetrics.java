@@ -26,6 +26,8 @@ public class EngineMetrics {
     public static final String NOT_READY = "not_ready";
     public static final String INVALID = "invalid";
     public static final String TOO_LARGE = "too_large";
+    /** A duplicate delivery answered from the cache of recent responses (MQTT). */
+    public static final String DUPLICATE = "duplicate";
 
     @Inject
     MeterRegistry registry;

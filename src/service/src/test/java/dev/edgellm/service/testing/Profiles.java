@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -34,6 +35,8 @@ public final class Profiles {
         m.put("edgellm.monitor.status-interval", "3s");
         m.put("edgellm.watchdog.stall-timeout", "60s");
         m.put("quarkus.http.limits.max-body-size", "64K");
+        // No broker (embedded or not) unless a profile asks for MQTT: apps under test must not share port 1883.
+        m.put("edgellm.mqtt.enabled", "false");
         return m;
     }
 
@@ -52,6 +55,49 @@ public final class Profiles {
             Map<String, String> m = common();
             m.put("edgellm.model.path", gemma().toString());
             return m;
+        }
+    }
+
+    /** Gemma with the MQTT intake on: small payload limit, every streamed piece a chunk, quick status. */
+    static Map<String, String> mqtt() {
+        Map<String, String> m = common();
+        m.put("edgellm.model.path", gemma().toString());
+        m.put("edgellm.mqtt.enabled", "true");
+        m.put("edgellm.node-id", MQTT_NODE);
+        m.put("edgellm.mqtt.max-payload", "4K");
+        m.put("edgellm.mqtt.stream.chunk-chars", "1");
+        m.put("edgellm.mqtt.status-interval", "2s");
+        m.put("edgellm.mqtt.reconnect.min-backoff", "200ms");
+        m.put("edgellm.mqtt.reconnect.max-backoff", "2s");
+        return m;
+    }
+
+    /** The node id of the MQTT profiles. */
+    public static final String MQTT_NODE = "test-node";
+
+    /** MQTT intake against a real mosquitto started for the test (see {@link MqttResources.MosquittoBroker}). */
+    public static class MqttMosquitto implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return mqtt();
+        }
+
+        @Override
+        public List<TestResourceEntry> testResources() {
+            return List.of(new TestResourceEntry(MqttResources.MosquittoBroker.class));
+        }
+    }
+
+    /** MQTT intake with no broker host: the service's embedded broker, on a free port. */
+    public static class MqttEmbedded implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return mqtt();
+        }
+
+        @Override
+        public List<TestResourceEntry> testResources() {
+            return List.of(new TestResourceEntry(MqttResources.EmbeddedBroker.class));
         }
     }
 

@@ -4,11 +4,13 @@ import dev.edgellm.core.backend.scalar.ScalarBackend;
 import dev.edgellm.core.engine.ChatMessage;
 import dev.edgellm.core.engine.ChatTemplate;
 import dev.edgellm.core.engine.Generator;
+import dev.edgellm.core.engine.SummaryPrompt;
 import dev.edgellm.core.model.LanguageModel;
 import dev.edgellm.core.model.Session;
 import dev.edgellm.core.sampling.SamplingParams;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /** What the engine itself generates greedily, without the service: the oracle of the API tests. */
 public final class Reference {
@@ -19,6 +21,16 @@ public final class Reference {
         try (ScalarBackend b = new ScalarBackend(2); LanguageModel m = LanguageModel.load(model, b)) {
             String text = ChatTemplate.forModel(m.file().metadata()).render(messages, true);
             return greedy(m, m.tokenizer().encode(text, true, true), maxTokens);
+        }
+    }
+
+    /** Greedy generation for the summarization prompt of text and records (what the MQTT intake's summarize does). */
+    public static Generator.Result summary(Path model, String instructions, String text, List<Map<String, Object>> records, int promptBudget,
+                                           int maxTokens) throws Exception {
+        try (ScalarBackend b = new ScalarBackend(2); LanguageModel m = LanguageModel.load(model, b)) {
+            SummaryPrompt.Built built = SummaryPrompt.build(m.tokenizer(), ChatTemplate.forModel(m.file().metadata()), instructions, text, records,
+                    promptBudget);
+            return greedy(m, built.tokens(), maxTokens);
         }
     }
 

@@ -1,0 +1,76 @@
+package dev.edgellm.service.mqtt;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.edgellm.core.engine.ChatMessage;
+import dev.edgellm.service.api.openai.SamplingFields;
+import dev.edgellm.service.api.openai.StreamOptions;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A request read from {@code <prefix>/<node>/requests} or {@code <prefix>/all/requests}, checked
+ * for shape (the model-dependent checks, prompt length against the limits and the context, come
+ * when it is tokenized).
+ *
+ * @param id           the caller's id, echoed in the response and used to recognize duplicates
+ * @param kind         what to do
+ * @param replyTo      the caller's reply topic, null for {@code <prefix>/<node>/responses/<id>}
+ * @param prompt       {@code generate}: the plain prompt
+ * @param messages     {@code chat}: the conversation ({@code instructions} already prepended as a system message)
+ * @param text         {@code summarize}: free text, may be null
+ * @param records      {@code summarize}: records (JSON objects), may be empty
+ * @param instructions {@code summarize}: what to do with the data, null for the default
+ * @param sampling     max_tokens, temperature, seed and the other sampling fields
+ * @param stream       send text chunks to {@code <reply topic>/stream} as they are generated
+ */
+public record MqttRequest(String id, Kind kind, String replyTo, String prompt, List<ChatMessage> messages, String text,
+                          List<Map<String, Object>> records, String instructions, Sampling sampling, boolean stream) {
+
+    /** What a request asks for. */
+    public enum Kind {
+        GENERATE, CHAT, SUMMARIZE;
+
+        public String wire() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** The sampling fields of an MQTT request, in the REST API's terms so the same rules check them. */
+    public record Sampling(Integer maxTokens, Double temperature, Long seed, Double topP, Integer topK, Double minP, Double repeatPenalty,
+                           Integer repeatLastN, JsonNode stop) implements SamplingFields {
+        @Override
+        public Boolean stream() {
+            return null;
+        }
+
+        @Override
+        public StreamOptions streamOptions() {
+            return null;
+        }
+
+        @Override
+        public Integer n() {
+            return null;
+        }
+
+        @Override
+        public Double presencePenalty() {
+            return null;
+        }
+
+        @Override
+        public Double frequencyPenalty() {
+            return null;
+        }
+
+        @Override
+        public Boolean ignoreEos() {
+            return null;
+        }
+
+        @Override
+        public Boolean logprobs() {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,102 @@
+package dev.edgellm.service.testing;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A real mosquitto broker for tests: its own process on a free port of 127.0.0.1, with a generated
+ * configuration in a temporary directory (no persistence, anonymous clients), stopped by
+ * {@link #close()}. Debian's {@code mosquitto} package provides it (CI installs it, see .ci/run).
+ */
+public final class Mosquitto implements AutoCloseable {
+    private final Process process;
+    private final int port;
+    private final Path dir;
+
+    private Mosquitto(Process process, int port, Path dir) {
+        this.process = process;
+        this.port = port;
+        this.dir = dir;
+    }
+
+    /** The mosquitto executable, or null when it is not installed. */
+    public static Path binary() {
+        for (String p : new String[] {"/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto", "/usr/bin/mosquitto"}) {
+            if (Files.isExecutable(Path.of(p))) {
+                return Path.of(p);
+            }
+        }
+        return null;
+    }
+
+    /** Why mosquitto tests cannot run here, or null when they can. CI must have it: there its absence fails. */
+    public static String unavailable() {
+        if (binary() != null) {
+            return null;
+        }
+        String why = "mosquitto is not installed (apt-get install mosquitto)";
+        if ("true".equals(System.getenv("CI"))) {
+            throw new AssertionError(why + ": CI installs it in .ci/run");
+        }
+        return why;
+    }
+
+    public static Mosquitto start() throws IOException, InterruptedException {
+        Path bin = binary();
+        if (bin == null) {
+            throw new IOException("mosquitto is not installed (apt-get install mosquitto)");
+        }
+        int port = freePort();
+        Path dir = Files.createTempDirectory("mosquitto-test");
+        Path conf = dir.resolve("mosquitto.conf");
+        Files.writeString(conf, """
+                listener %d 127.0.0.1
+                allow_anonymous true
+                persistence false
+                log_dest file %s
+                log_type error
+                log_type warning
+                log_type notice
+                """.formatted(port, dir.resolve("mosquitto.log")));
+        Process p = new ProcessBuilder(bin.toString(), "-c", conf.toString())
+                .redirectErrorStream(true).redirectOutput(dir.resolve("stdout.log").toFile()).start();
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress("127.0.0.1", port), 200);
+                break;
+            } catch (IOException e) {
+                if (!p.isAlive() || System.nanoTime() > end) {
+                    p.destroyForcibly();
+                    throw new IOException("mosquitto did not start on port " + port + ": " + Files.readString(dir.resolve("stdout.log")), e);
+                }
+                Thread.sleep(50);
+            }
+        }
+        return new Mosquitto(p, port, dir);
+    }
+
+    public int port() {
+        return port;
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(5, TimeUnit.SECONDS)) {
+            process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
+    public static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            s.setReuseAddress(true);
+            return s.getLocalPort();
+        }
+    }
+}
