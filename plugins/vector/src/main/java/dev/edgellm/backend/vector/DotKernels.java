@@ -56,9 +56,17 @@ final class DotKernels {
      */
     static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
 
+    /** {@code [-8, 7]}: Q4_0's nibble values, the table {@code vpermd} looks weights up in (512-bit species). */
+    private static final float[] NIBBLES = {-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7};
+    private static final FloatVector NIBBLES16 = L == 16 ? FloatVector.fromArray(F, NIBBLES, 0) : null;
+
     private DotKernels() {}
 
-    /** The fp16 scale at absolute address {@code a}, as a float. */
+    /**
+     * The fp16 scale at absolute address {@code a}, as a float ({@code vcvtph2ps}). A 256 KB
+     * lookup table was faster on weights in L2 but slower on weights streamed from DRAM: the
+     * table load waits behind the cache miss and holds up the loads that follow.
+     */
     static float scale(long a) {
         return Float.float16ToFloat(ALL.get(LE_SHORT, a));
     }
@@ -89,6 +97,28 @@ final class DotKernels {
     }
 
     /**
+     * 512-bit species: a block's quants ({@code q}, absolute address) zero-extended to 16 ints, one
+     * byte (two nibbles) per lane.
+     */
+    private static IntVector q4Bytes(long q) {
+        return (IntVector) ByteVector.fromMemorySegment(BQ, ALL, q, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
+    }
+
+    /** 512-bit species: the block's weight table {@code (k - 8) * d}, {@code k < 16}, as int bits. */
+    private static IntVector q4Table(float d) {
+        return NIBBLES16.mul(d).reinterpretAsInts();
+    }
+
+    /**
+     * 512-bit species: the exact weights of the block's low ({@code hi == false}) or high nibbles,
+     * looked up in {@code table} by {@code vpermd} (which replaces mask, convert and scale; it
+     * wraps indexes modulo 16, so the low nibble needs no mask).
+     */
+    private static FloatVector q4Lookup(IntVector bytes, boolean hi, IntVector table) {
+        return (hi ? bytes.lanewise(VectorOperators.LSHR, 4) : bytes).selectFrom(table).reinterpretAsFloats();
+    }
+
+    /**
      * Two adjacent Q4_0 rows (absolute address {@code w0} and {@code w0 + rowBytes}) over blocks
      * {@code [b0, b0+nb)} (one chunk): sets or adds ({@code first}) the chunk values to
      * {@code out[o]}, {@code out[o+1]}. The activation loads are shared and the four accumulation
@@ -110,6 +140,22 @@ final class DotKernels {
             touch += ALL.get(ValueLayout.JAVA_BYTE, p0 + ahead);
             float d0 = scale(p0);
             float d1 = scale(p1);
+            if (L == 16) {
+                IntVector t0 = q4Table(d0);
+                IntVector t1 = q4Table(d1);
+                IntVector q0 = q4Bytes(p0 + 2);
+                IntVector q1 = q4Bytes(p1 + 2);
+                FloatVector xl = FloatVector.fromArray(F, x, xo);
+                FloatVector xh = FloatVector.fromArray(F, x, xo + 16);
+                a00 = q4Lookup(q0, false, t0).fma(xl, a00);
+                a01 = q4Lookup(q0, true, t0).fma(xh, a01);
+                a10 = q4Lookup(q1, false, t1).fma(xl, a10);
+                a11 = q4Lookup(q1, true, t1).fma(xh, a11);
+                p0 += Q4_0_BYTES;
+                p1 += Q4_0_BYTES;
+                xo += QK;
+                continue;
+            }
             FloatVector dv0 = FloatVector.broadcast(F, d0);
             FloatVector dv1 = FloatVector.broadcast(F, d1);
             FloatVector m0 = FloatVector.broadcast(F, -8f * d0);
@@ -147,6 +193,15 @@ final class DotKernels {
         int xo = b0 * QK;
         for (int b = 0; b < nb; b++) {
             float d = scale(p);
+            if (L == 16) {
+                IntVector t = q4Table(d);
+                IntVector q = q4Bytes(p + 2);
+                a0 = q4Lookup(q, false, t).fma(FloatVector.fromArray(F, x, xo), a0);
+                a1 = q4Lookup(q, true, t).fma(FloatVector.fromArray(F, x, xo + 16), a1);
+                p += Q4_0_BYTES;
+                xo += QK;
+                continue;
+            }
             FloatVector dv = FloatVector.broadcast(F, d);
             FloatVector m = FloatVector.broadcast(F, -8f * d);
             for (int g = 0; g < G; g++) {
@@ -169,6 +224,14 @@ final class DotKernels {
         long p = row + (long) b0 * Q4_0_BYTES;
         for (int b = 0; b < nb; b++) {
             float d = scale(p);
+            if (L == 16) {
+                IntVector t = q4Table(d);
+                IntVector q = q4Bytes(p + 2);
+                q4Lookup(q, false, t).intoArray(dst, off + b * QK);
+                q4Lookup(q, true, t).intoArray(dst, off + b * QK + 16);
+                p += Q4_0_BYTES;
+                continue;
+            }
             FloatVector dv = FloatVector.broadcast(F, d);
             FloatVector m = FloatVector.broadcast(F, -8f * d);
             for (int g = 0; g < G; g++) {
