@@ -187,11 +187,18 @@ final class DotKernels {
 
     /** One Q4_0 row at absolute address {@code w0} over blocks {@code [b0, b0+nb)}: the chunk value. */
     static float q4_0Row(long w0, float[] x, int b0, int nb) {
+        return q4_0Row(w0, 0, x, b0, nb);
+    }
+
+    /** {@link #q4_0Row(long, float[], int, int)} touching the byte {@code ahead} past each block. */
+    static float q4_0Row(long w0, long ahead, float[] x, int b0, int nb) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = FloatVector.zero(F);
         long p = w0 + (long) b0 * Q4_0_BYTES;
         int xo = b0 * QK;
+        int touch = 0;
         for (int b = 0; b < nb; b++) {
+            touch += ALL.get(ValueLayout.JAVA_BYTE, p + ahead);
             float d = scale(p);
             if (L == 16) {
                 IntVector t = q4Table(d);
@@ -216,7 +223,8 @@ final class DotKernels {
             p += Q4_0_BYTES;
             xo += QK;
         }
-        return Simd.sum(a0.add(a1));
+        float s = Simd.sum(a0.add(a1));
+        return touch == Integer.MIN_VALUE ? s + 0f : s;
     }
 
     /** Blocks {@code [b0, b0+nb)} of the Q4_0 row at absolute address {@code row} as exact floats into {@code dst[off..)}. */

@@ -34,7 +34,7 @@ class VectorKernelConformanceTest extends AbstractBackendConformanceTest {
     /**
      * A (row, token) product must come out the same bits whatever else is in the call: batched
      * (matrix-matrix path, 4x2 and 4x1 tiles) or alone (matrix-vector path), on one thread or two.
-     * Row counts cover partial panels and an odd last row; 2400 columns make three chunks.
+     * Row counts cover partial panels and an odd last row.
      */
     @ParameterizedTest(name = "{0} {1}x{2}")
     @MethodSource("batchInvarianceCases")
@@ -63,7 +63,8 @@ class VectorKernelConformanceTest extends AbstractBackendConformanceTest {
     static Stream<Arguments> batchInvarianceCases() {
         List<Arguments> cases = new ArrayList<>();
         for (GgmlType type : List.of(GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.F16, GgmlType.BF16, GgmlType.F32)) {
-            List<Integer> colsList = new ArrayList<>(List.of(64, 1152, 2400));
+            // 2400 columns: three chunks; 4096: Q4_0 rows over 2 KB (the single-row decode kernel)
+            List<Integer> colsList = new ArrayList<>(List.of(64, 1152, 2400, 4096));
             if (type == GgmlType.F16 || type == GgmlType.BF16 || type == GgmlType.F32) {
                 colsList.add(72);
             }
