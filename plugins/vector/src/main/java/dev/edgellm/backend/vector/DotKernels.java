@@ -2,15 +2,16 @@ package dev.edgellm.backend.vector;
 
 import static dev.edgellm.backend.vector.Simd.BQ;
 import static dev.edgellm.backend.vector.Simd.F;
+import static dev.edgellm.backend.vector.Simd.G;
 import static dev.edgellm.backend.vector.Simd.I;
 import static dev.edgellm.backend.vector.Simd.L;
-import static dev.edgellm.backend.vector.Simd.PARTS;
 import static dev.edgellm.core.tensor.Codecs.LE_SHORT;
 import static dev.edgellm.core.tensor.Codecs.Q4_0_BYTES;
 import static dev.edgellm.core.tensor.Codecs.Q8_0_BYTES;
 import static dev.edgellm.core.tensor.Codecs.QK;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
@@ -18,22 +19,32 @@ import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 
 /**
- * Matrix-vector kernels (decode, one token): dot products of weight rows read in place from the
- * mapped file with one activation row.
+ * Matrix-vector kernels (decode, one token): Q4_0/Q8_0 weight rows read in place from the mapped
+ * file, dotted with one token's activations.
  *
- * <p>Quantized weights meet activations that were quantized to Q8_0 and expanded back to floats
- * ({@code xs[i] = q8[i] * d8[block]}, exact in float). The "float path" then multiplies the weight
- * quants, converted to float, with {@code xs}: per block
- * {@code sum_j (q_j - 8) * d_w * xs_j = d_w * (sum_j q_j xs_j - 8 * xsum_b)} with
- * {@code xsum_b = sum_j xs_j} precomputed per activation block, so the nibble offset costs one
- * scalar multiply-add per block instead of vector work. Products of small integers times one fp16
- * scale are exact in float; only the accumulation rounds, which keeps results within a few ulps
- * of the scalar oracle's exact integer block sums (the conformance test states the bound).
+ * <h2>The product's arithmetic (shared with {@link Gemm})</h2>
+ * Every (row, token) dot product is computed by the same operations in the same order whatever the
+ * number of tokens in the call, so decoding token by token gives the bits of the batched prompt
+ * path:
+ * <ul>
+ *   <li>Weights are exact floats: Q4_0 {@code (q - 8) * d}, Q8_0 {@code q * d} (a 4- or 8-bit
+ *       integer times an fp16 scale is exact in float), F16/BF16/F32 their value. Activations
+ *       meeting Q4_0/Q8_0 are their Q8_0 values {@code q8 * d8} (exact), F16/BF16 weights meet
+ *       activations rounded to that type. So every product {@code w * x} is the same real number
+ *       however it was obtained; only the accumulation rounds.
+ *   <li>Columns are split into chunks ({@link Gemm#chunk}, a function of the row length only).
+ *       Within a chunk, column group {@code g} (columns {@code [gL, gL+L)}, in increasing order)
+ *       is accumulated into accumulator {@code g & 1} by one fused multiply-add per lane. The
+ *       chunk's value is {@link Simd#sum}{@code (acc0 + acc1)} (a fixed lane tree), and the chunk
+ *       values are added in order, the first assigned.
+ * </ul>
+ * The matrix-vector kernels here stream weights straight from the mapping and unpack them in
+ * registers; {@link Gemm} decodes a panel of rows to floats once and reuses it for many tokens.
+ * Both follow the definition above, so their results are identical bit for bit.
  *
- * <p>This float path beat an integer path (nibbles and quants widened to shorts, multiplied,
- * widened to ints and converted per block): Java's Vector API has no byte or short dot-product
- * instruction (no {@code vpmaddubsw}/{@code vpdpbusd}), so the integer path needs more widening
- * steps than the float path needs conversions (see the JMH results in the module's README).
+ * <p>The float path beat an integer path: Java's Vector API has no byte or short dot-product
+ * instruction (no {@code vpmaddubsw}/{@code vpdpbusd}), so an integer path needs more widening
+ * steps than the float path needs conversions.
  */
 final class DotKernels {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -45,181 +56,279 @@ final class DotKernels {
      */
     static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
 
+    /** {@code [-8, 7]}: Q4_0's nibble values, the table {@code vpermd} looks weights up in (512-bit species). */
+    private static final float[] NIBBLES = {-8, -7, -6, -5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5, 6, 7};
+    private static final FloatVector NIBBLES16 = L == 16 ? FloatVector.fromArray(F, NIBBLES, 0) : null;
+
     private DotKernels() {}
 
-    /** {@code f16} bits at byte {@code off} of {@code w} as a float. */
-    static float scale(MemorySegment w, long off) {
-        return Float.float16ToFloat(w.get(LE_SHORT, off));
+    /**
+     * The fp16 scale at absolute address {@code a}, as a float ({@code vcvtph2ps}). A 256 KB
+     * lookup table was faster on weights in L2 but slower on weights streamed from DRAM: the
+     * table load waits behind the cache miss and holds up the loads that follow.
+     */
+    static float scale(long a) {
+        return Float.float16ToFloat(ALL.get(LE_SHORT, a));
+    }
+
+    /** Byte offset (within a block's quants) of the load that holds column group {@code g}'s bytes. */
+    private static int loadOffset(int col) {
+        return col & -BQ.length();
+    }
+
+    /** Which {@link Simd#I}-sized part of that load column {@code col} starts. */
+    private static int part(int col) {
+        return (col % BQ.length()) / L;
     }
 
     // ---- Q4_0 --------------------------------------------------------------------------------------
 
     /**
-     * One Q4_0 weight row (at byte {@code w0}, {@code blocks} blocks) . Q8_0 activations expanded to
-     * floats ({@code xs} from float {@code xb*32}, block sums {@code xsum} from {@code xb}).
+     * Q4_0 group {@code g} of the block whose quants start at {@code q} (absolute address), as
+     * exact weights {@code (nibble - 8) * d}: groups of the first 16 columns are low nibbles, the
+     * rest high nibbles.
      */
-    static float dotQ4_0Q8_0(MemorySegment w, long w0, float[] xs, float[] xsum, int xb, int blocks) {
-        FloatVector acc = FloatVector.zero(F);
-        float corr = 0f;
-        for (int b = 0; b < blocks; b++) {
-            long base = w0 + (long) b * Q4_0_BYTES;
-            int x0 = (xb + b) * QK;
-            float d = scale(w, base);
-            FloatVector blk = FloatVector.zero(F);
-            for (int o = 0; o < 16; o += BQ.length()) {
-                ByteVector q = ByteVector.fromMemorySegment(BQ, w, base + 2 + o, LE);
-                for (int p = 0; p < PARTS; p++) {
-                    IntVector iv = (IntVector) q.convertShape(VectorOperators.B2I, I, p);
-                    FloatVector lo = (FloatVector) iv.and(15).convertShape(VectorOperators.I2F, F, 0);
-                    FloatVector hi = (FloatVector) iv.lanewise(VectorOperators.LSHR, 4).and(15).convertShape(VectorOperators.I2F, F, 0);
-                    int xo = x0 + o + p * L;
-                    blk = lo.fma(FloatVector.fromArray(F, xs, xo), blk);
-                    blk = hi.fma(FloatVector.fromArray(F, xs, xo + 16), blk);
-                }
-            }
-            acc = blk.fma(FloatVector.broadcast(F, d), acc);
-            corr += d * xsum[xb + b];
-        }
-        return acc.reduceLanes(VectorOperators.ADD) - 8f * corr;
+    private static FloatVector q4Group(long q, int g, FloatVector d, FloatVector m8d) {
+        int col = (g * L) & 15;
+        ByteVector b = ByteVector.fromMemorySegment(BQ, ALL, q + loadOffset(col), LE);
+        IntVector i = (IntVector) b.convertShape(VectorOperators.ZERO_EXTEND_B2I, I, part(col));
+        IntVector nib = g * L >= 16 ? i.lanewise(VectorOperators.LSHR, 4) : i.and(15);
+        return ((FloatVector) nib.convertShape(VectorOperators.I2F, F, 0)).fma(d, m8d);
     }
 
     /**
-     * Two adjacent Q4_0 rows at once (bytes {@code w0} and {@code w0 + rowBytes}): the activation
-     * loads are shared and the two accumulation chains overlap. Writes {@code out[o]}, {@code out[o+1]}.
+     * 512-bit species: a block's quants ({@code q}, absolute address) zero-extended to 16 ints, one
+     * byte (two nibbles) per lane.
      */
-    static void dotQ4_0Q8_0Rows2(MemorySegment w, long w0, long rowBytes, float[] xs, float[] xsum, int blocks,
-                                 float[] out, int o) {
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        float corr0 = 0f;
-        float corr1 = 0f;
-        long w1 = w0 + rowBytes;
-        for (int b = 0; b < blocks; b++) {
-            long base0 = w0 + (long) b * Q4_0_BYTES;
-            long base1 = w1 + (long) b * Q4_0_BYTES;
-            int x0 = b * QK;
-            float d0 = scale(w, base0);
-            float d1 = scale(w, base1);
-            FloatVector blk0 = FloatVector.zero(F);
-            FloatVector blk1 = FloatVector.zero(F);
-            for (int off = 0; off < 16; off += BQ.length()) {
-                ByteVector q0 = ByteVector.fromMemorySegment(BQ, w, base0 + 2 + off, LE);
-                ByteVector q1 = ByteVector.fromMemorySegment(BQ, w, base1 + 2 + off, LE);
-                for (int p = 0; p < PARTS; p++) {
-                    int xo = x0 + off + p * L;
-                    FloatVector xlo = FloatVector.fromArray(F, xs, xo);
-                    FloatVector xhi = FloatVector.fromArray(F, xs, xo + 16);
-                    IntVector i0 = (IntVector) q0.convertShape(VectorOperators.B2I, I, p);
-                    IntVector i1 = (IntVector) q1.convertShape(VectorOperators.B2I, I, p);
-                    blk0 = ((FloatVector) i0.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xlo, blk0);
-                    blk0 = ((FloatVector) i0.lanewise(VectorOperators.LSHR, 4).and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xhi, blk0);
-                    blk1 = ((FloatVector) i1.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xlo, blk1);
-                    blk1 = ((FloatVector) i1.lanewise(VectorOperators.LSHR, 4).and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xhi, blk1);
-                }
-            }
-            acc0 = blk0.fma(FloatVector.broadcast(F, d0), acc0);
-            acc1 = blk1.fma(FloatVector.broadcast(F, d1), acc1);
-            float s = xsum[b];
-            corr0 += d0 * s;
-            corr1 += d1 * s;
-        }
-        out[o] = acc0.reduceLanes(VectorOperators.ADD) - 8f * corr0;
-        out[o + 1] = acc1.reduceLanes(VectorOperators.ADD) - 8f * corr1;
+    private static IntVector q4Bytes(long q) {
+        return (IntVector) ByteVector.fromMemorySegment(BQ, ALL, q, LE).convertShape(VectorOperators.ZERO_EXTEND_B2I, I, 0);
     }
 
-    /** {@link #dotQ4_0Q8_0Rows2} on native memory at absolute address {@code w0}, through {@link #ALL}. */
-    static void dotQ4_0Q8_0Rows2Native(long w0, long rowBytes, long ahead, float[] xs, float[] xsum, int blocks,
-                                 float[] out, int o) {
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        float corr0 = 0f;
-        float corr1 = 0f;
-        long w1 = w0 + rowBytes;
+    /** 512-bit species: the block's weight table {@code (k - 8) * d}, {@code k < 16}, as int bits. */
+    private static IntVector q4Table(float d) {
+        return NIBBLES16.mul(d).reinterpretAsInts();
+    }
+
+    /**
+     * 512-bit species: the exact weights of the block's low ({@code hi == false}) or high nibbles,
+     * looked up in {@code table} by {@code vpermd} (which replaces mask, convert and scale; it
+     * wraps indexes modulo 16, so the low nibble needs no mask).
+     */
+    private static FloatVector q4Lookup(IntVector bytes, boolean hi, IntVector table) {
+        return (hi ? bytes.lanewise(VectorOperators.LSHR, 4) : bytes).selectFrom(table).reinterpretAsFloats();
+    }
+
+    /**
+     * Two adjacent Q4_0 rows (absolute address {@code w0} and {@code w0 + rowBytes}) over blocks
+     * {@code [b0, b0+nb)} (one chunk): sets or adds ({@code first}) the chunk values to
+     * {@code out[o]}, {@code out[o+1]}. The activation loads are shared and the four accumulation
+     * chains overlap. Touches the byte {@code ahead} bytes past each block of the first row (a
+     * software prefetch; the caller keeps it inside the tensor).
+     */
+    static void q4_0Rows2(long w0, long rowBytes, long ahead, float[] x, int b0, int nb, float[] out, int o, boolean first) {
+        FloatVector a00 = FloatVector.zero(F);
+        FloatVector a01 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F);
+        FloatVector a11 = FloatVector.zero(F);
+        long p0 = w0 + (long) b0 * Q4_0_BYTES;
+        long p1 = p0 + rowBytes;
+        int xo = b0 * QK;
         int touch = 0;
-        for (int b = 0; b < blocks; b++) {
-            long base0 = w0 + (long) b * Q4_0_BYTES;
-            long base1 = w1 + (long) b * Q4_0_BYTES;
-            int x0 = b * QK;
-            // Touch the line the hardware prefetcher has not fetched yet: a load far ahead whose
-            // value is dropped into "touch" keeps more cache misses in flight.
-            touch += ALL.get(java.lang.foreign.ValueLayout.JAVA_BYTE, base0 + ahead);
-            float d0 = Float.float16ToFloat(ALL.get(LE_SHORT, base0));
-            float d1 = Float.float16ToFloat(ALL.get(LE_SHORT, base1));
-            FloatVector blk0 = FloatVector.zero(F);
-            FloatVector blk1 = FloatVector.zero(F);
-            for (int off = 0; off < 16; off += BQ.length()) {
-                ByteVector q0 = ByteVector.fromMemorySegment(BQ, ALL, base0 + 2 + off, LE);
-                ByteVector q1 = ByteVector.fromMemorySegment(BQ, ALL, base1 + 2 + off, LE);
-                for (int p = 0; p < PARTS; p++) {
-                    int xo = x0 + off + p * L;
-                    FloatVector xlo = FloatVector.fromArray(F, xs, xo);
-                    FloatVector xhi = FloatVector.fromArray(F, xs, xo + 16);
-                    IntVector i0 = (IntVector) q0.convertShape(VectorOperators.B2I, I, p);
-                    IntVector i1 = (IntVector) q1.convertShape(VectorOperators.B2I, I, p);
-                    blk0 = ((FloatVector) i0.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xlo, blk0);
-                    blk0 = ((FloatVector) i0.lanewise(VectorOperators.LSHR, 4).and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xhi, blk0);
-                    blk1 = ((FloatVector) i1.and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xlo, blk1);
-                    blk1 = ((FloatVector) i1.lanewise(VectorOperators.LSHR, 4).and(15).convertShape(VectorOperators.I2F, F, 0)).fma(xhi, blk1);
+        for (int b = 0; b < nb; b++) {
+            // A load far ahead whose value is dropped into "touch" keeps more cache misses in
+            // flight than the hardware prefetcher alone (Java has no prefetch instruction).
+            touch += ALL.get(ValueLayout.JAVA_BYTE, p0 + ahead);
+            float d0 = scale(p0);
+            float d1 = scale(p1);
+            if (L == 16) {
+                IntVector t0 = q4Table(d0);
+                IntVector t1 = q4Table(d1);
+                IntVector q0 = q4Bytes(p0 + 2);
+                IntVector q1 = q4Bytes(p1 + 2);
+                FloatVector xl = FloatVector.fromArray(F, x, xo);
+                FloatVector xh = FloatVector.fromArray(F, x, xo + 16);
+                a00 = q4Lookup(q0, false, t0).fma(xl, a00);
+                a01 = q4Lookup(q0, true, t0).fma(xh, a01);
+                a10 = q4Lookup(q1, false, t1).fma(xl, a10);
+                a11 = q4Lookup(q1, true, t1).fma(xh, a11);
+                p0 += Q4_0_BYTES;
+                p1 += Q4_0_BYTES;
+                xo += QK;
+                continue;
+            }
+            FloatVector dv0 = FloatVector.broadcast(F, d0);
+            FloatVector dv1 = FloatVector.broadcast(F, d1);
+            FloatVector m0 = FloatVector.broadcast(F, -8f * d0);
+            FloatVector m1 = FloatVector.broadcast(F, -8f * d1);
+            for (int g = 0; g < G; g++) {
+                FloatVector xv = FloatVector.fromArray(F, x, xo + g * L);
+                FloatVector w0g = q4Group(p0 + 2, g, dv0, m0);
+                FloatVector w1g = q4Group(p1 + 2, g, dv1, m1);
+                if ((g & 1) == 0) {
+                    a00 = w0g.fma(xv, a00);
+                    a10 = w1g.fma(xv, a10);
+                } else {
+                    a01 = w0g.fma(xv, a01);
+                    a11 = w1g.fma(xv, a11);
                 }
             }
-            acc0 = blk0.fma(FloatVector.broadcast(F, d0), acc0);
-            acc1 = blk1.fma(FloatVector.broadcast(F, d1), acc1);
-            float s = xsum[b];
-            corr0 += d0 * s;
-            corr1 += d1 * s;
+            p0 += Q4_0_BYTES;
+            p1 += Q4_0_BYTES;
+            xo += QK;
         }
-        out[o] = acc0.reduceLanes(VectorOperators.ADD) - 8f * corr0 + (touch == Integer.MIN_VALUE ? 1f : 0f);
-        out[o + 1] = acc1.reduceLanes(VectorOperators.ADD) - 8f * corr1;
+        float s0 = Simd.sum(a00.add(a01));
+        float s1 = Simd.sum(a10.add(a11));
+        if (touch == Integer.MIN_VALUE) {
+            s0 += 0f; // keeps the touches alive; never changes a value
+        }
+        out[o] = first ? s0 : out[o] + s0;
+        out[o + 1] = first ? s1 : out[o + 1] + s1;
+    }
+
+    /** One Q4_0 row at absolute address {@code w0} over blocks {@code [b0, b0+nb)}: the chunk value. */
+    static float q4_0Row(long w0, float[] x, int b0, int nb) {
+        return q4_0Row(w0, 0, x, b0, nb);
+    }
+
+    /** {@link #q4_0Row(long, float[], int, int)} touching the byte {@code ahead} past each block. */
+    static float q4_0Row(long w0, long ahead, float[] x, int b0, int nb) {
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
+        long p = w0 + (long) b0 * Q4_0_BYTES;
+        int xo = b0 * QK;
+        int touch = 0;
+        for (int b = 0; b < nb; b++) {
+            touch += ALL.get(ValueLayout.JAVA_BYTE, p + ahead);
+            float d = scale(p);
+            if (L == 16) {
+                IntVector t = q4Table(d);
+                IntVector q = q4Bytes(p + 2);
+                a0 = q4Lookup(q, false, t).fma(FloatVector.fromArray(F, x, xo), a0);
+                a1 = q4Lookup(q, true, t).fma(FloatVector.fromArray(F, x, xo + 16), a1);
+                p += Q4_0_BYTES;
+                xo += QK;
+                continue;
+            }
+            FloatVector dv = FloatVector.broadcast(F, d);
+            FloatVector m = FloatVector.broadcast(F, -8f * d);
+            for (int g = 0; g < G; g++) {
+                FloatVector xv = FloatVector.fromArray(F, x, xo + g * L);
+                FloatVector wg = q4Group(p + 2, g, dv, m);
+                if ((g & 1) == 0) {
+                    a0 = wg.fma(xv, a0);
+                } else {
+                    a1 = wg.fma(xv, a1);
+                }
+            }
+            p += Q4_0_BYTES;
+            xo += QK;
+        }
+        float s = Simd.sum(a0.add(a1));
+        return touch == Integer.MIN_VALUE ? s + 0f : s;
+    }
+
+    /** Blocks {@code [b0, b0+nb)} of the Q4_0 row at absolute address {@code row} as exact floats into {@code dst[off..)}. */
+    static void q4_0Decode(long row, int b0, int nb, float[] dst, int off) {
+        long p = row + (long) b0 * Q4_0_BYTES;
+        for (int b = 0; b < nb; b++) {
+            float d = scale(p);
+            if (L == 16) {
+                IntVector t = q4Table(d);
+                IntVector q = q4Bytes(p + 2);
+                q4Lookup(q, false, t).intoArray(dst, off + b * QK);
+                q4Lookup(q, true, t).intoArray(dst, off + b * QK + 16);
+                p += Q4_0_BYTES;
+                continue;
+            }
+            FloatVector dv = FloatVector.broadcast(F, d);
+            FloatVector m = FloatVector.broadcast(F, -8f * d);
+            for (int g = 0; g < G; g++) {
+                q4Group(p + 2, g, dv, m).intoArray(dst, off + b * QK + g * L);
+            }
+            p += Q4_0_BYTES;
+        }
     }
 
     // ---- Q8_0 --------------------------------------------------------------------------------------
 
-    /** One Q8_0 weight row . Q8_0 activations expanded to floats (as {@link #dotQ4_0Q8_0}). */
-    static float dotQ8_0Q8_0(MemorySegment w, long w0, float[] xs, int xb, int blocks) {
-        FloatVector acc = FloatVector.zero(F);
-        for (int b = 0; b < blocks; b++) {
-            long base = w0 + (long) b * Q8_0_BYTES;
-            int x0 = (xb + b) * QK;
-            float d = scale(w, base);
-            FloatVector blk = FloatVector.zero(F);
-            for (int o = 0; o < QK; o += BQ.length()) {
-                ByteVector q = ByteVector.fromMemorySegment(BQ, w, base + 2 + o, LE);
-                for (int p = 0; p < PARTS; p++) {
-                    FloatVector wf = (FloatVector) q.convertShape(VectorOperators.B2F, F, p);
-                    blk = wf.fma(FloatVector.fromArray(F, xs, x0 + o + p * L), blk);
-                }
-            }
-            acc = blk.fma(FloatVector.broadcast(F, d), acc);
-        }
-        return acc.reduceLanes(VectorOperators.ADD);
+    /** Q8_0 group {@code g} of the block whose quants start at {@code q}, as exact weights {@code q * d}. */
+    private static FloatVector q8Group(long q, int g, float d) {
+        int col = g * L;
+        ByteVector b = ByteVector.fromMemorySegment(BQ, ALL, q + loadOffset(col), LE);
+        return ((FloatVector) b.convertShape(VectorOperators.B2F, F, part(col))).mul(d);
     }
 
-    /** Two adjacent Q8_0 rows at once, as {@link #dotQ4_0Q8_0Rows2}. */
-    static void dotQ8_0Q8_0Rows2(MemorySegment w, long w0, long rowBytes, float[] xs, int blocks, float[] out, int o) {
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        long w1 = w0 + rowBytes;
-        for (int b = 0; b < blocks; b++) {
-            long base0 = w0 + (long) b * Q8_0_BYTES;
-            long base1 = w1 + (long) b * Q8_0_BYTES;
-            int x0 = b * QK;
-            float d0 = scale(w, base0);
-            float d1 = scale(w, base1);
-            FloatVector blk0 = FloatVector.zero(F);
-            FloatVector blk1 = FloatVector.zero(F);
-            for (int off = 0; off < QK; off += BQ.length()) {
-                ByteVector q0 = ByteVector.fromMemorySegment(BQ, w, base0 + 2 + off, LE);
-                ByteVector q1 = ByteVector.fromMemorySegment(BQ, w, base1 + 2 + off, LE);
-                for (int p = 0; p < PARTS; p++) {
-                    FloatVector xv = FloatVector.fromArray(F, xs, x0 + off + p * L);
-                    blk0 = ((FloatVector) q0.convertShape(VectorOperators.B2F, F, p)).fma(xv, blk0);
-                    blk1 = ((FloatVector) q1.convertShape(VectorOperators.B2F, F, p)).fma(xv, blk1);
+    /** Two adjacent Q8_0 rows over blocks {@code [b0, b0+nb)}, as {@link #q4_0Rows2}. */
+    static void q8_0Rows2(long w0, long rowBytes, long ahead, float[] x, int b0, int nb, float[] out, int o, boolean first) {
+        FloatVector a00 = FloatVector.zero(F);
+        FloatVector a01 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F);
+        FloatVector a11 = FloatVector.zero(F);
+        long p0 = w0 + (long) b0 * Q8_0_BYTES;
+        long p1 = p0 + rowBytes;
+        int xo = b0 * QK;
+        int touch = 0;
+        for (int b = 0; b < nb; b++) {
+            touch += ALL.get(ValueLayout.JAVA_BYTE, p0 + ahead);
+            float d0 = scale(p0);
+            float d1 = scale(p1);
+            for (int g = 0; g < G; g++) {
+                FloatVector xv = FloatVector.fromArray(F, x, xo + g * L);
+                FloatVector w0g = q8Group(p0 + 2, g, d0);
+                FloatVector w1g = q8Group(p1 + 2, g, d1);
+                if ((g & 1) == 0) {
+                    a00 = w0g.fma(xv, a00);
+                    a10 = w1g.fma(xv, a10);
+                } else {
+                    a01 = w0g.fma(xv, a01);
+                    a11 = w1g.fma(xv, a11);
                 }
             }
-            acc0 = blk0.fma(FloatVector.broadcast(F, d0), acc0);
-            acc1 = blk1.fma(FloatVector.broadcast(F, d1), acc1);
+            p0 += Q8_0_BYTES;
+            p1 += Q8_0_BYTES;
+            xo += QK;
         }
-        out[o] = acc0.reduceLanes(VectorOperators.ADD);
-        out[o + 1] = acc1.reduceLanes(VectorOperators.ADD);
+        float s0 = Simd.sum(a00.add(a01));
+        float s1 = Simd.sum(a10.add(a11));
+        if (touch == Integer.MIN_VALUE) {
+            s0 += 0f;
+        }
+        out[o] = first ? s0 : out[o] + s0;
+        out[o + 1] = first ? s1 : out[o + 1] + s1;
+    }
+
+    /** One Q8_0 row over blocks {@code [b0, b0+nb)}: the chunk value. */
+    static float q8_0Row(long w0, float[] x, int b0, int nb) {
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
+        long p = w0 + (long) b0 * Q8_0_BYTES;
+        int xo = b0 * QK;
+        for (int b = 0; b < nb; b++) {
+            float d = scale(p);
+            for (int g = 0; g < G; g++) {
+                FloatVector xv = FloatVector.fromArray(F, x, xo + g * L);
+                FloatVector wg = q8Group(p + 2, g, d);
+                if ((g & 1) == 0) {
+                    a0 = wg.fma(xv, a0);
+                } else {
+                    a1 = wg.fma(xv, a1);
+                }
+            }
+            p += Q8_0_BYTES;
+            xo += QK;
+        }
+        return Simd.sum(a0.add(a1));
+    }
+
+    /** Blocks {@code [b0, b0+nb)} of the Q8_0 row at absolute address {@code row} as exact floats. */
+    static void q8_0Decode(long row, int b0, int nb, float[] dst, int off) {
+        long p = row + (long) b0 * Q8_0_BYTES;
+        for (int b = 0; b < nb; b++) {
+            float d = scale(p);
+            for (int g = 0; g < G; g++) {
+                q8Group(p + 2, g, d).intoArray(dst, off + b * QK + g * L);
+            }
+            p += Q8_0_BYTES;
+        }
     }
 }

@@ -1,166 +1,159 @@
 package dev.edgellm.backend.vector;
 
-import static dev.edgellm.backend.vector.Simd.BQ;
+import static dev.edgellm.backend.vector.DotKernels.ALL;
 import static dev.edgellm.backend.vector.Simd.F;
-import static dev.edgellm.backend.vector.Simd.I;
 import static dev.edgellm.backend.vector.Simd.L;
-import static dev.edgellm.backend.vector.Simd.PARTS;
 import static dev.edgellm.backend.vector.Simd.SH;
 import static dev.edgellm.core.tensor.Codecs.LE_FLOAT;
 import static dev.edgellm.core.tensor.Codecs.LE_SHORT;
-import static dev.edgellm.core.tensor.Codecs.Q4_0_BYTES;
-import static dev.edgellm.core.tensor.Codecs.Q8_0_BYTES;
 import static dev.edgellm.core.tensor.Codecs.QK;
 
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * Matrix-matrix kernels (prompt processing, several tokens): a panel of {@link #R} weight rows is
- * decoded to floats once into a small scratch buffer (any weight type), then a register-tiled
- * float micro-kernel multiplies it with {@link #T} activation rows at a time: {@code R*T}
- * accumulators, {@code R+T} loads per {@code R*T} fused multiply-adds. Decoding a weight block
+ * decoded to exact floats once per column chunk into a small scratch buffer (any weight type), then
+ * register-tiled micro-kernels multiply it with {@link #T} tokens at a time. Decoding a weight block
  * costs the same whatever the batch size, so with a 64-token batch it is nearly free and the loop
  * is bound by FMA throughput, not by unpacking nibbles.
+ *
+ * <p>Each (row, token) pair follows exactly the arithmetic of the matrix-vector kernels (see
+ * {@link DotKernels}): two accumulators per pair over alternating column groups, one chunk at a
+ * time, reduced by {@link Simd#sum}. The micro-kernels only interleave independent pairs.
  */
 final class Gemm {
     /** Weight rows per register tile. */
     static final int R = 4;
-    /** Activation rows (tokens) per register tile. */
-    static final int T = 4;
+    /** Tokens per register tile. */
+    static final int T = 2;
+    /**
+     * Columns per chunk: a chunk's activations for a 64-token batch (288 KB) stay in L2 while the
+     * panels of a thread's rows pass over them. Gemma 3 1B's rows (1152, 6912) split evenly.
+     */
+    static final int KC = 1152;
 
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
 
     private Gemm() {}
 
+    /**
+     * Columns per chunk for rows of {@code cols} columns: at most {@link #KC}, whole quant blocks,
+     * chunks of nearly equal length. A function of {@code cols} alone: it is part of the products'
+     * arithmetic, which must not depend on the number of tokens.
+     */
+    static int chunk(int cols) {
+        int chunks = Math.max(1, (cols + KC - 1) / KC);
+        int kc = (cols + chunks - 1) / chunks;
+        return (kc + QK - 1) / QK * QK;
+    }
+
     // ---- weight rows to floats -----------------------------------------------------------------------
 
-    /** Blocks {@code [b0, b0+nb)} of the Q4_0 row at byte {@code row} to {@code dst[off..off+32*nb)}. */
-    static void decodeQ4_0(MemorySegment w, long row, int b0, int nb, float[] dst, int off) {
-        for (int b = 0; b < nb; b++) {
-            long base = row + (long) (b0 + b) * Q4_0_BYTES;
-            float d = DotKernels.scale(w, base);
-            int o0 = off + b * QK;
-            for (int o = 0; o < 16; o += BQ.length()) {
-                ByteVector q = ByteVector.fromMemorySegment(BQ, w, base + 2 + o, LE);
-                for (int p = 0; p < PARTS; p++) {
-                    IntVector iv = (IntVector) q.convertShape(VectorOperators.B2I, I, p);
-                    FloatVector lo = (FloatVector) iv.and(15).sub(8).convertShape(VectorOperators.I2F, F, 0);
-                    FloatVector hi = (FloatVector) iv.lanewise(VectorOperators.LSHR, 4).and(15).sub(8).convertShape(VectorOperators.I2F, F, 0);
-                    int xo = o0 + o + p * L;
-                    lo.mul(d).intoArray(dst, xo);
-                    hi.mul(d).intoArray(dst, xo + 16);
-                }
-            }
-        }
-    }
-
-    /** Blocks {@code [b0, b0+nb)} of the Q8_0 row at byte {@code row} to floats. */
-    static void decodeQ8_0(MemorySegment w, long row, int b0, int nb, float[] dst, int off) {
-        for (int b = 0; b < nb; b++) {
-            long base = row + (long) (b0 + b) * Q8_0_BYTES;
-            float d = DotKernels.scale(w, base);
-            int o0 = off + b * QK;
-            for (int o = 0; o < QK; o += BQ.length()) {
-                ByteVector q = ByteVector.fromMemorySegment(BQ, w, base + 2 + o, LE);
-                for (int p = 0; p < PARTS; p++) {
-                    ((FloatVector) q.convertShape(VectorOperators.B2F, F, p)).mul(d).intoArray(dst, o0 + o + p * L);
-                }
-            }
-        }
-    }
-
-    /** Elements {@code [c0, c0+n)} of the F16 row at byte {@code row} to floats. */
-    static void decodeF16(MemorySegment w, long row, int c0, int n, float[] dst, int off) {
+    /** Elements {@code [c0, c0+n)} of the F16 row at absolute address {@code row} to floats. */
+    static void decodeF16(long row, int c0, int n, float[] dst, int off) {
         long base = row + 2L * c0;
         int i = 0;
         for (int upper = n - n % L; i < upper; i += L) {
-            Convert.f16ToF32(ShortVector.fromMemorySegment(SH, w, base + 2L * i, LE)).intoArray(dst, off + i);
+            Convert.f16ToF32(ShortVector.fromMemorySegment(SH, ALL, base + 2L * i, LE)).intoArray(dst, off + i);
         }
         for (; i < n; i++) {
-            dst[off + i] = Float.float16ToFloat(w.get(LE_SHORT, base + 2L * i));
+            dst[off + i] = Float.float16ToFloat(ALL.get(LE_SHORT, base + 2L * i));
         }
     }
 
-    /** Elements {@code [c0, c0+n)} of the BF16 row at byte {@code row} to floats. */
-    static void decodeBF16(MemorySegment w, long row, int c0, int n, float[] dst, int off) {
+    /** Elements {@code [c0, c0+n)} of the BF16 row at absolute address {@code row} to floats. */
+    static void decodeBF16(long row, int c0, int n, float[] dst, int off) {
         long base = row + 2L * c0;
         int i = 0;
         for (int upper = n - n % L; i < upper; i += L) {
-            Convert.bf16ToF32(ShortVector.fromMemorySegment(SH, w, base + 2L * i, LE)).intoArray(dst, off + i);
+            Convert.bf16ToF32(ShortVector.fromMemorySegment(SH, ALL, base + 2L * i, LE)).intoArray(dst, off + i);
         }
         for (; i < n; i++) {
-            dst[off + i] = Float.intBitsToFloat((w.get(LE_SHORT, base + 2L * i) & 0xFFFF) << 16);
+            dst[off + i] = Float.intBitsToFloat((ALL.get(LE_SHORT, base + 2L * i) & 0xFFFF) << 16);
         }
     }
 
-    /** Elements {@code [c0, c0+n)} of the F32 row at byte {@code row}. */
-    static void decodeF32(MemorySegment w, long row, int c0, int n, float[] dst, int off) {
-        MemorySegment.copy(w, LE_FLOAT, row + 4L * c0, dst, off, n);
+    /** Elements {@code [c0, c0+n)} of the F32 row at absolute address {@code row}. */
+    static void decodeF32(long row, int c0, int n, float[] dst, int off) {
+        MemorySegment.copy(ALL, LE_FLOAT, row + 4L * c0, dst, off, n);
     }
 
     // ---- micro-kernels ---------------------------------------------------------------------------------
 
     /**
-     * {@code sums[r*T + t] = sum_{c<len} w[w0 + r*ws + c] * x[x0 + t*xs + c]} for {@code r < R},
-     * {@code t < T}; {@code len} is a multiple of {@link Simd#L}.
+     * Chunk sums of {@link #R} panel rows ({@code w[w0 + r*ws ..]}) with 2 tokens
+     * ({@code x[x0 ..]}, {@code x[x0 + xs ..]}) over {@code len} columns (a multiple of {@code 2L}):
+     * the pair's two accumulators added, in {@code red[(r*T + t) * L ..]}, for {@link Simd#sums}.
+     * 16 accumulators, 12 loads per 16 fused multiply-adds.
      */
-    static void tileF32x4x4(float[] w, int w0, int ws, float[] x, int x0, int xs, int len, float[] sums) {
-        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F), a03 = FloatVector.zero(F);
-        FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F), a13 = FloatVector.zero(F);
-        FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a22 = FloatVector.zero(F), a23 = FloatVector.zero(F);
-        FloatVector a30 = FloatVector.zero(F), a31 = FloatVector.zero(F), a32 = FloatVector.zero(F), a33 = FloatVector.zero(F);
+    static void tile4x2(float[] w, int w0, int ws, float[] x, int x0, int xs, int len, float[] red) {
+        FloatVector a000 = FloatVector.zero(F), a001 = FloatVector.zero(F), a010 = FloatVector.zero(F), a011 = FloatVector.zero(F);
+        FloatVector a100 = FloatVector.zero(F), a101 = FloatVector.zero(F), a110 = FloatVector.zero(F), a111 = FloatVector.zero(F);
+        FloatVector a200 = FloatVector.zero(F), a201 = FloatVector.zero(F), a210 = FloatVector.zero(F), a211 = FloatVector.zero(F);
+        FloatVector a300 = FloatVector.zero(F), a301 = FloatVector.zero(F), a310 = FloatVector.zero(F), a311 = FloatVector.zero(F);
         int w1 = w0 + ws, w2 = w1 + ws, w3 = w2 + ws;
-        int x1 = x0 + xs, x2 = x1 + xs, x3 = x2 + xs;
-        for (int c = 0; c < len; c += L) {
-            FloatVector v0 = FloatVector.fromArray(F, x, x0 + c);
-            FloatVector v1 = FloatVector.fromArray(F, x, x1 + c);
-            FloatVector v2 = FloatVector.fromArray(F, x, x2 + c);
-            FloatVector v3 = FloatVector.fromArray(F, x, x3 + c);
+        int x1 = x0 + xs;
+        for (int c = 0; c < len; c += 2 * L) {
+            FloatVector x00 = FloatVector.fromArray(F, x, x0 + c);
+            FloatVector x01 = FloatVector.fromArray(F, x, x0 + c + L);
+            FloatVector x10 = FloatVector.fromArray(F, x, x1 + c);
+            FloatVector x11 = FloatVector.fromArray(F, x, x1 + c + L);
             FloatVector u = FloatVector.fromArray(F, w, w0 + c);
-            a00 = u.fma(v0, a00); a01 = u.fma(v1, a01); a02 = u.fma(v2, a02); a03 = u.fma(v3, a03);
+            FloatVector v = FloatVector.fromArray(F, w, w0 + c + L);
+            a000 = u.fma(x00, a000); a001 = v.fma(x01, a001); a010 = u.fma(x10, a010); a011 = v.fma(x11, a011);
             u = FloatVector.fromArray(F, w, w1 + c);
-            a10 = u.fma(v0, a10); a11 = u.fma(v1, a11); a12 = u.fma(v2, a12); a13 = u.fma(v3, a13);
+            v = FloatVector.fromArray(F, w, w1 + c + L);
+            a100 = u.fma(x00, a100); a101 = v.fma(x01, a101); a110 = u.fma(x10, a110); a111 = v.fma(x11, a111);
             u = FloatVector.fromArray(F, w, w2 + c);
-            a20 = u.fma(v0, a20); a21 = u.fma(v1, a21); a22 = u.fma(v2, a22); a23 = u.fma(v3, a23);
+            v = FloatVector.fromArray(F, w, w2 + c + L);
+            a200 = u.fma(x00, a200); a201 = v.fma(x01, a201); a210 = u.fma(x10, a210); a211 = v.fma(x11, a211);
             u = FloatVector.fromArray(F, w, w3 + c);
-            a30 = u.fma(v0, a30); a31 = u.fma(v1, a31); a32 = u.fma(v2, a32); a33 = u.fma(v3, a33);
+            v = FloatVector.fromArray(F, w, w3 + c + L);
+            a300 = u.fma(x00, a300); a301 = v.fma(x01, a301); a310 = u.fma(x10, a310); a311 = v.fma(x11, a311);
         }
-        sums[0] = a00.reduceLanes(VectorOperators.ADD); sums[1] = a01.reduceLanes(VectorOperators.ADD);
-        sums[2] = a02.reduceLanes(VectorOperators.ADD); sums[3] = a03.reduceLanes(VectorOperators.ADD);
-        sums[4] = a10.reduceLanes(VectorOperators.ADD); sums[5] = a11.reduceLanes(VectorOperators.ADD);
-        sums[6] = a12.reduceLanes(VectorOperators.ADD); sums[7] = a13.reduceLanes(VectorOperators.ADD);
-        sums[8] = a20.reduceLanes(VectorOperators.ADD); sums[9] = a21.reduceLanes(VectorOperators.ADD);
-        sums[10] = a22.reduceLanes(VectorOperators.ADD); sums[11] = a23.reduceLanes(VectorOperators.ADD);
-        sums[12] = a30.reduceLanes(VectorOperators.ADD); sums[13] = a31.reduceLanes(VectorOperators.ADD);
-        sums[14] = a32.reduceLanes(VectorOperators.ADD); sums[15] = a33.reduceLanes(VectorOperators.ADD);
+        // Reduced by the caller (Simd.sums): with the reductions inlined, this method's IR passes
+        // C2's NodeCountInliningCutoff and the remaining vector calls fall back to boxed Java code.
+        a000.add(a001).intoArray(red, 0);
+        a010.add(a011).intoArray(red, L);
+        a100.add(a101).intoArray(red, 2 * L);
+        a110.add(a111).intoArray(red, 3 * L);
+        a200.add(a201).intoArray(red, 4 * L);
+        a210.add(a211).intoArray(red, 5 * L);
+        a300.add(a301).intoArray(red, 6 * L);
+        a310.add(a311).intoArray(red, 7 * L);
     }
 
-    /** One activation row against {@link #R} weight rows: {@code sums[r*T] = w[r] . x}. */
-    static void tileF32x4x1(float[] w, int w0, int ws, float[] x, int x0, int len, float[] sums) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F), a3 = FloatVector.zero(F);
+    /** One token against {@link #R} panel rows, as {@link #tile4x2}: {@code red[(r*T) * L ..]}. */
+    static void tile4x1(float[] w, int w0, int ws, float[] x, int x0, int len, float[] red) {
+        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F);
+        FloatVector a30 = FloatVector.zero(F), a31 = FloatVector.zero(F);
         int w1 = w0 + ws, w2 = w1 + ws, w3 = w2 + ws;
-        for (int c = 0; c < len; c += L) {
-            FloatVector v = FloatVector.fromArray(F, x, x0 + c);
-            a0 = FloatVector.fromArray(F, w, w0 + c).fma(v, a0);
-            a1 = FloatVector.fromArray(F, w, w1 + c).fma(v, a1);
-            a2 = FloatVector.fromArray(F, w, w2 + c).fma(v, a2);
-            a3 = FloatVector.fromArray(F, w, w3 + c).fma(v, a3);
+        for (int c = 0; c < len; c += 2 * L) {
+            FloatVector x0v = FloatVector.fromArray(F, x, x0 + c);
+            FloatVector x1v = FloatVector.fromArray(F, x, x0 + c + L);
+            a00 = FloatVector.fromArray(F, w, w0 + c).fma(x0v, a00);
+            a01 = FloatVector.fromArray(F, w, w0 + c + L).fma(x1v, a01);
+            a10 = FloatVector.fromArray(F, w, w1 + c).fma(x0v, a10);
+            a11 = FloatVector.fromArray(F, w, w1 + c + L).fma(x1v, a11);
+            a20 = FloatVector.fromArray(F, w, w2 + c).fma(x0v, a20);
+            a21 = FloatVector.fromArray(F, w, w2 + c + L).fma(x1v, a21);
+            a30 = FloatVector.fromArray(F, w, w3 + c).fma(x0v, a30);
+            a31 = FloatVector.fromArray(F, w, w3 + c + L).fma(x1v, a31);
         }
-        sums[0] = a0.reduceLanes(VectorOperators.ADD);
-        sums[T] = a1.reduceLanes(VectorOperators.ADD);
-        sums[2 * T] = a2.reduceLanes(VectorOperators.ADD);
-        sums[3 * T] = a3.reduceLanes(VectorOperators.ADD);
+        a00.add(a01).intoArray(red, 0);
+        a10.add(a11).intoArray(red, 2 * L);
+        a20.add(a21).intoArray(red, 4 * L);
+        a30.add(a31).intoArray(red, 6 * L);
     }
 
     static {
-        if (R != 4 || T != 4) {
-            throw new AssertionError("the micro-kernels are written out for 4x4 tiles");
+        if (R != 4 || T != 2) {
+            throw new AssertionError("the micro-kernels are written out for 4x2 tiles");
         }
     }
 }

@@ -5,6 +5,7 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -34,6 +35,14 @@ final class Simd {
     static final int PARTS;
     /** Shorts with {@link #L} lanes (f16/bf16 weights and caches). */
     static final VectorSpecies<Short> SH;
+    /** Vectors of {@link #L} columns per 32-column quant block. */
+    static final int G;
+
+    // Lane rotations by 8, 4, 2, 1 for the fixed reduction tree (null where wider than the species).
+    private static final VectorShuffle<Float> ROT8;
+    private static final VectorShuffle<Float> ROT4;
+    private static final VectorShuffle<Float> ROT2;
+    private static final VectorShuffle<Float> ROT1;
 
     static {
         int preferred = FloatVector.SPECIES_PREFERRED.vectorBitSize();
@@ -54,12 +63,55 @@ final class Simd {
         BQ = L >= 16 ? ByteVector.SPECIES_128 : ByteVector.SPECIES_64;
         PARTS = BQ.length() / L;
         SH = L >= 16 ? ShortVector.SPECIES_256 : L == 8 ? ShortVector.SPECIES_128 : ShortVector.SPECIES_64;
+        G = 32 / L;
+        ROT8 = L >= 16 ? rotation(8) : null;
+        ROT4 = L >= 8 ? rotation(4) : null;
+        ROT2 = rotation(2);
+        ROT1 = rotation(1);
+        if (L > 16) {
+            throw new AssertionError("species wider than 512 bits are not supported");
+        }
+    }
+
+    private static VectorShuffle<Float> rotation(int h) {
+        return VectorShuffle.fromOp(F, i -> (i + h) & (L - 1));
     }
 
     private Simd() {}
 
+    /**
+     * The sum of the lanes of {@code v} in one fixed order: a tree that adds lane {@code i + h} to
+     * lane {@code i} for {@code h = L/2, ..., 1}. Unlike {@code reduceLanes(ADD)}, whose order may
+     * differ between the interpreter's Java fallback and C2's intrinsic (and between C2 versions),
+     * every step here is a lane-wise IEEE addition, so the result is the same bits in every tier.
+     * The matrix products rely on that: a row's dot product must not depend on how it was reached.
+     */
+    static float sum(FloatVector v) {
+        if (L >= 16) {
+            v = v.add(v.rearrange(ROT8));
+        }
+        if (L >= 8) {
+            v = v.add(v.rearrange(ROT4));
+        }
+        v = v.add(v.rearrange(ROT2));
+        v = v.add(v.rearrange(ROT1));
+        return v.lane(0);
+    }
+
+    /** {@code out[k] = sum(v_k)} for the {@code count} vectors {@code v_k = v[k*L .. k*L+L)}. */
+    static void sums(float[] v, int count, float[] out) {
+        for (int k = 0; k < count; k++) {
+            out[k] = sum(FloatVector.fromArray(F, v, k * L));
+        }
+    }
+
     /** {@code n} rounded up to a multiple of {@link #L}. */
     static int roundUp(int n) {
         return (n + L - 1) / L * L;
+    }
+
+    /** {@code n} rounded up to a multiple of {@code 2 * L} (the two-accumulator step of the products). */
+    static int roundUp2(int n) {
+        return (n + 2 * L - 1) / (2 * L) * (2 * L);
     }
 }

@@ -12,7 +12,9 @@ import dev.edgellm.core.backend.cpu.HostKvCache;
 import dev.edgellm.core.backend.cpu.HostWeight;
 import dev.edgellm.core.backend.scalar.ScalarKernels;
 import dev.edgellm.core.gguf.GgmlType;
+import dev.edgellm.core.gguf.GgufTensor;
 import dev.edgellm.core.util.WorkerPool;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
@@ -38,13 +40,18 @@ import java.util.Arrays;
 public final class VectorBackend extends CpuBackend {
     public static final String ID = "vector";
 
-    /** Activations of one column block of a batch kept in L2 by the matrix-matrix path (bytes). */
-    private static final int GEMM_L2_BYTES = Integer.getInteger("edgellm.vector.gemmL2Bytes", 384 * 1024);
     /**
      * Bytes ahead of the current block that the decode kernel touches (a software prefetch: Java
-     * has no prefetch instruction). Doubled the single-thread rate on weights streamed from DRAM.
+     * has no prefetch instruction). Very sensitive: on the 2-core Zen 5 VM, 1 KB gave 16 GB/s on
+     * the output projection with 2 threads, no touch or 2 KB about 9 GB/s. The touch pays off while
+     * it lands on lines the hardware prefetcher already brought to L2; a touch that misses to DRAM
+     * holds up retirement.
      */
     static final long PREFETCH = Long.getLong("edgellm.vector.prefetch", 1024);
+    /** Rows longer than this (bytes) stream one at a time in the decode kernel. */
+    private static final long SINGLE_ROW_BYTES = 2048;
+    /** The touch distance for rows streamed one at a time (best measured on the FFN down projection). */
+    static final long PREFETCH_LONG = Long.getLong("edgellm.vector.prefetchLong", 512);
     /** Minimum rows per parallel chunk of a matrix-vector product. */
     private static final int MATVEC_GRAIN = 64;
     /** Element-wise ops below this many floats run on the calling thread. */
@@ -54,6 +61,7 @@ public final class VectorBackend extends CpuBackend {
     private static final class Scratch {
         float[] panel = new float[0];
         final float[] sums = new float[Gemm.R * Gemm.T];
+        final float[] red = new float[Gemm.R * Gemm.T * Simd.L];
         float[] scores = new float[0];
         float[] qh = new float[0];
 
@@ -83,7 +91,6 @@ public final class VectorBackend extends CpuBackend {
 
     // Activations converted for the weight type at hand; reused across calls.
     private float[] xs = new float[0];
-    private float[] xsum = new float[0];
 
     // RoPE angles of the last call, reused when q and k of a layer rotate the same positions.
     private float[] ropeCos = new float[0];
@@ -96,6 +103,7 @@ public final class VectorBackend extends CpuBackend {
     private final GemmTask gemm = new GemmTask();
     private final AttentionTask attention = new AttentionTask();
     private final GeluTask gelu = new GeluTask();
+    private final SiluTask silu = new SiluTask();
 
     public VectorBackend(int threads) {
         super(ID, threads);
@@ -108,6 +116,23 @@ public final class VectorBackend extends CpuBackend {
 
     // ---- matmul -------------------------------------------------------------------------------------
 
+    /** Weights outside native memory (never the case for a mapped file) are copied there once. */
+    @Override
+    public Weight weight(GgufTensor tensor) {
+        HostWeight w = (HostWeight) super.weight(tensor);
+        if (w.data().isNative()) {
+            return w;
+        }
+        MemorySegment copy = Arena.ofAuto().allocate(w.data().byteSize(), 64);
+        copy.copyFrom(w.data());
+        return new HostWeight(tensor, copy, w.rowBytes());
+    }
+
+    /**
+     * {@code out[t][r] = w[r] . x[t]}. Each (row, token) product is computed by the same
+     * operations in the same order whatever {@code n} is (see {@link DotKernels}): decoding token by
+     * token reproduces the batched prompt path bit for bit.
+     */
     @Override
     public void matmul(Weight weight, Activations xa, Activations outa, int n) {
         HostWeight w = (HostWeight) weight;
@@ -116,11 +141,12 @@ public final class VectorBackend extends CpuBackend {
         int cols = w.cols();
         int rows = w.rows();
         GgmlType type = w.type();
-        // Row stride of the converted activations: padded to whole vectors for the tile kernels.
-        int stride = type == GgmlType.Q4_0 || type == GgmlType.Q8_0 ? cols : Simd.roundUp(cols);
+        boolean quant = type == GgmlType.Q4_0 || type == GgmlType.Q8_0;
+        // Row stride of the converted activations: zero-padded to whole 2-vector steps for float types.
+        int stride = quant ? cols : Simd.roundUp2(cols);
         float[] xin = prepare(type, x, n, cols, stride);
-        if (n == 1) {
-            matvec.set(w, xin, xsum, out);
+        if (n == 1 && quant) {
+            matvec.set(w, xin, out);
             pool.parallelFor(rows, MATVEC_GRAIN, matvec);
         } else {
             gemm.set(w, xin, stride, out, n);
@@ -128,7 +154,7 @@ public final class VectorBackend extends CpuBackend {
         }
     }
 
-    /** Converts the activations for {@code type}: Q8_0 values (+ block sums), f16/bf16-rounded, or padded f32. */
+    /** Converts the activations for {@code type}: Q8_0 values, f16/bf16-rounded, or f32, zero-padded to {@code stride}. */
     private float[] prepare(GgmlType type, float[] x, int n, int cols, int stride) {
         int total = Math.multiplyExact(n, stride);
         if (xs.length < total) {
@@ -139,10 +165,7 @@ public final class VectorBackend extends CpuBackend {
                 if (cols % QK != 0) {
                     throw new IllegalArgumentException("quantized rows must be a multiple of " + QK + " long, got " + cols);
                 }
-                if (xsum.length < total / QK) {
-                    xsum = new float[total / QK];
-                }
-                VectorKernels.quantizeQ8_0ToF32(x, 0, total, xs, 0, xsum, 0);
+                VectorKernels.quantizeQ8_0ToF32(x, 0, total, xs, 0);
             }
             case F16 -> {
                 for (int t = 0; t < n; t++) {
@@ -157,9 +180,6 @@ public final class VectorBackend extends CpuBackend {
                 }
             }
             case F32 -> {
-                if (n == 1) {
-                    return x;
-                }
                 for (int t = 0; t < n; t++) {
                     System.arraycopy(x, t * cols, xs, t * stride, cols);
                     Arrays.fill(xs, t * stride + cols, (t + 1) * stride, 0f);
@@ -170,17 +190,15 @@ public final class VectorBackend extends CpuBackend {
         return xs;
     }
 
-    /** Matrix-vector: rows {@code [from, to)} of {@code out = w . x}, two rows per kernel call. */
+    /** Matrix-vector, Q4_0/Q8_0: rows {@code [from, to)} of {@code out = w . x}, two rows per kernel call, chunk by chunk. */
     private final class MatvecTask implements WorkerPool.RangeTask {
         private HostWeight w;
         private float[] x;
-        private float[] xsum;
         private float[] out;
 
-        void set(HostWeight w, float[] x, float[] xsum, float[] out) {
+        void set(HostWeight w, float[] x, float[] out) {
             this.w = w;
             this.x = x;
-            this.xsum = xsum;
             this.out = out;
         }
 
@@ -190,58 +208,58 @@ public final class VectorBackend extends CpuBackend {
             long rb = w.rowBytes();
             int cols = w.cols();
             int blocks = cols / QK;
-            switch (w.type()) {
-                case Q4_0 -> {
-                    int r = from;
-                    if (seg.isNative()) {
-                        long a = seg.address();
-                        long size = seg.byteSize();
-                        for (; r + 1 < to; r += 2) {
-                            // prefetch distance, kept inside the tensor: the last rows touch nothing new
-                            long ahead = Math.min(PREFETCH, size - (r + 2) * rb);
-                            DotKernels.dotQ4_0Q8_0Rows2Native(a + r * rb, rb, Math.max(0, ahead), x, xsum, blocks, out, r);
-                        }
+            int kb = Gemm.chunk(cols) / QK;
+            long a = seg.address();
+            long size = seg.byteSize();
+            boolean q4 = w.type() == GgmlType.Q4_0;
+            // Chunks inner: a row pair's weights stream from memory in order; the activations are in L1/L2.
+            int r = from;
+            if (q4 && rb > SINGLE_ROW_BYTES) {
+                // Long rows one at a time: a row pair would be two streams far apart, which the
+                // hardware prefetcher and the touches serve worse than one (FFN down: +10%).
+                for (; r < to; r++) {
+                    long row = a + r * rb;
+                    long ahead = Math.max(0, Math.min(PREFETCH_LONG, size - (r + 1) * rb));
+                    float s = 0f;
+                    for (int b0 = 0; b0 < blocks; b0 += kb) {
+                        int nb = Math.min(kb, blocks - b0);
+                        float c = DotKernels.q4_0Row(row, ahead, x, b0, nb);
+                        s = b0 == 0 ? c : s + c;
                     }
-                    for (; r + 1 < to; r += 2) {
-                        DotKernels.dotQ4_0Q8_0Rows2(seg, r * rb, rb, x, xsum, blocks, out, r);
-                    }
-                    if (r < to) {
-                        out[r] = DotKernels.dotQ4_0Q8_0(seg, r * rb, x, xsum, 0, blocks);
+                    out[r] = s;
+                }
+            }
+            for (; r + 1 < to; r += 2) {
+                long row = a + r * rb;
+                // prefetch distance, kept inside the tensor: the last rows touch nothing new
+                long ahead = Math.max(0, Math.min(PREFETCH, size - (r + 2) * rb));
+                for (int b0 = 0; b0 < blocks; b0 += kb) {
+                    int nb = Math.min(kb, blocks - b0);
+                    if (q4) {
+                        DotKernels.q4_0Rows2(row, rb, ahead, x, b0, nb, out, r, b0 == 0);
+                    } else {
+                        DotKernels.q8_0Rows2(row, rb, ahead, x, b0, nb, out, r, b0 == 0);
                     }
                 }
-                case Q8_0 -> {
-                    int r = from;
-                    for (; r + 1 < to; r += 2) {
-                        DotKernels.dotQ8_0Q8_0Rows2(seg, r * rb, rb, x, blocks, out, r);
-                    }
-                    if (r < to) {
-                        out[r] = DotKernels.dotQ8_0Q8_0(seg, r * rb, x, 0, blocks);
-                    }
+            }
+            if (r < to) {
+                long row = a + r * rb;
+                float s = 0f;
+                for (int b0 = 0; b0 < blocks; b0 += kb) {
+                    int nb = Math.min(kb, blocks - b0);
+                    float c = q4 ? DotKernels.q4_0Row(row, x, b0, nb) : DotKernels.q8_0Row(row, x, b0, nb);
+                    s = b0 == 0 ? c : s + c;
                 }
-                case F16 -> {
-                    for (int r = from; r < to; r++) {
-                        out[r] = VectorKernels.dotF16F32(seg, r * rb, x, 0, cols);
-                    }
-                }
-                case BF16 -> {
-                    for (int r = from; r < to; r++) {
-                        out[r] = VectorKernels.dotBF16F32(seg, r * rb, x, 0, cols);
-                    }
-                }
-                case F32 -> {
-                    for (int r = from; r < to; r++) {
-                        out[r] = VectorKernels.dotF32F32(seg, r * rb, x, 0, cols);
-                    }
-                }
-                default -> throw new IllegalStateException("unsupported weight type " + w.type());
+                out[r] = s;
             }
         }
     }
 
     /**
      * Matrix-matrix over row panels {@code [from, to)} of {@link Gemm#R} rows: for each column
-     * block (sized so the batch's activations of that block stay in L2), decode the panel's rows to
-     * floats once, then run the 4x4 micro-kernel over the batch, 4 tokens at a time.
+     * chunk ({@link Gemm#chunk}), decode the panel's rows to exact floats once, then run the
+     * micro-kernels over the batch, {@link Gemm#T} tokens at a time; chunk values are added to the
+     * outputs in chunk order, as the matrix-vector kernels do.
      */
     private final class GemmTask implements WorkerPool.RangeTask {
         private HostWeight w;
@@ -264,21 +282,19 @@ public final class VectorBackend extends CpuBackend {
             final int T = Gemm.T;
             Scratch s = scratch.get();
             float[] sums = s.sums;
-            MemorySegment seg = w.data();
+            float[] red = s.red;
+            long a = w.data().address();
             GgmlType type = w.type();
             long rb = w.rowBytes();
             int rows = w.rows();
             int cols = w.cols();
-            // Column block: a multiple of 32 (whole quant blocks) holding the batch within the L2 budget.
-            int maxCols = Math.max(QK, GEMM_L2_BYTES / (4 * n) / QK * QK);
-            int chunks = (cols + maxCols - 1) / maxCols;
-            int kc = (cols + chunks - 1) / chunks;
-            kc = (kc + QK - 1) / QK * QK;
-            int ps = Simd.roundUp(Math.min(kc, cols));       // panel row stride
+            int kc = Gemm.chunk(cols);
+            int ps = Simd.roundUp2(Math.min(kc, cols));       // panel row stride
             float[] panel = s.panel(R * ps);
             for (int c0 = 0; c0 < cols; c0 += kc) {
                 int len = Math.min(kc, cols - c0);
-                int plen = Simd.roundUp(len);
+                int plen = Simd.roundUp2(len);
+                boolean first = c0 == 0;
                 for (int p = from; p < to; p++) {
                     int r0 = p * R;
                     int nr = Math.min(R, rows - r0);
@@ -288,23 +304,23 @@ public final class VectorBackend extends CpuBackend {
                             Arrays.fill(panel, off, off + plen, 0f);
                             continue;
                         }
-                        long row = (r0 + r) * rb;
+                        long row = a + (r0 + r) * rb;
                         switch (type) {
-                            case Q4_0 -> Gemm.decodeQ4_0(seg, row, c0 / QK, len / QK, panel, off);
-                            case Q8_0 -> Gemm.decodeQ8_0(seg, row, c0 / QK, len / QK, panel, off);
-                            case F16 -> Gemm.decodeF16(seg, row, c0, len, panel, off);
-                            case BF16 -> Gemm.decodeBF16(seg, row, c0, len, panel, off);
-                            case F32 -> Gemm.decodeF32(seg, row, c0, len, panel, off);
+                            case Q4_0 -> DotKernels.q4_0Decode(row, c0 / QK, len / QK, panel, off);
+                            case Q8_0 -> DotKernels.q8_0Decode(row, c0 / QK, len / QK, panel, off);
+                            case F16 -> Gemm.decodeF16(row, c0, len, panel, off);
+                            case BF16 -> Gemm.decodeBF16(row, c0, len, panel, off);
+                            case F32 -> Gemm.decodeF32(row, c0, len, panel, off);
                             default -> throw new IllegalStateException("unsupported weight type " + type);
                         }
                         if (plen > len) {
                             Arrays.fill(panel, off + len, off + plen, 0f);
                         }
                     }
-                    boolean first = c0 == 0;
                     int t0 = 0;
                     for (; t0 + T <= n; t0 += T) {
-                        Gemm.tileF32x4x4(panel, 0, ps, x, t0 * stride + c0, stride, plen, sums);
+                        Gemm.tile4x2(panel, 0, ps, x, t0 * stride + c0, stride, plen, red);
+                        Simd.sums(red, R * T, sums);
                         for (int t = 0; t < T; t++) {
                             int o = (t0 + t) * rows + r0;
                             for (int r = 0; r < nr; r++) {
@@ -313,7 +329,8 @@ public final class VectorBackend extends CpuBackend {
                         }
                     }
                     for (; t0 < n; t0++) {
-                        Gemm.tileF32x4x1(panel, 0, ps, x, t0 * stride + c0, plen, sums);
+                        Gemm.tile4x1(panel, 0, ps, x, t0 * stride + c0, plen, red);
+                        Simd.sums(red, R * T, sums);
                         int o = t0 * rows + r0;
                         for (int r = 0; r < nr; r++) {
                             out[o + r] = first ? sums[r * T] : out[o + r] + sums[r * T];
@@ -400,9 +417,37 @@ public final class VectorBackend extends CpuBackend {
         }
     }
 
+    /**
+     * SiLU with the oracle's scalar {@code Math.exp}: the Vector API's {@code EXP} is a different
+     * approximation in C2 (SVML) than in its Java fallback, so its bits would depend on the JIT tier
+     * and, through the scalar tail, on how many tokens share a call. Large calls are split across
+     * threads; every element's value is independent of the split.
+     */
     @Override
     public void siluMul(Activations gate, Activations up, int len) {
-        VectorKernels.siluMul(host(gate), host(up), 0, len);
+        float[] g = host(gate);
+        float[] u = host(up);
+        if (len < PARALLEL_ELEMENTS || pool.threads() == 1) {
+            ScalarKernels.siluMul(g, u, 0, len);
+            return;
+        }
+        silu.set(g, u);
+        pool.parallelFor(len, 4096, silu);
+    }
+
+    private static final class SiluTask implements WorkerPool.RangeTask {
+        private float[] gate;
+        private float[] up;
+
+        void set(float[] gate, float[] up) {
+            this.gate = gate;
+            this.up = up;
+        }
+
+        @Override
+        public void run(int from, int to) {
+            ScalarKernels.siluMul(gate, up, from, to);
+        }
     }
 
     @Override
@@ -423,29 +468,6 @@ public final class VectorBackend extends CpuBackend {
         } else {
             pool.parallelFor(pairs, 1, attention);
         }
-    }
-
-    /**
-     * q.k summed in index order, as the oracle does. Vectorizing over the head dimension reorders
-     * the sum; the tiny reference models amplify those last-bit differences in the scores into
-     * logit differences of several 1e-2, so scores stay bit-identical to the oracle (attention is
-     * a few percent of a token's time at these context lengths). Softmax is the oracle's too; the
-     * weighted value sum is vectorized over the head dimension, which keeps its order over positions.
-     */
-    private static float dotSequential(float[] q, float[] k, int k0, int n) {
-        float s = 0f;
-        for (int i = 0; i < n; i++) {
-            s += q[i] * k[k0 + i];
-        }
-        return s;
-    }
-
-    private static float dotSequentialF16(float[] q, short[] k, int k0, int n) {
-        float s = 0f;
-        for (int i = 0; i < n; i++) {
-            s += q[i] * Float.float16ToFloat(k[k0 + i]);
-        }
-        return s;
     }
 
     /** Attention of (token, head) pairs {@code [from, to)}: pair {@code i} is token {@code i / heads}, head {@code i % heads}. */
@@ -500,7 +522,9 @@ public final class VectorBackend extends CpuBackend {
                 int slot = lo % capacity;
                 for (int p = 0; p < span; p++) {
                     int k0 = slot * keyRow + kvh * kd;
-                    float sc = f16 ? dotSequentialF16(qh, (short[]) keys, k0, kd) : dotSequential(qh, (float[]) keys, k0, kd);
+                    // vectorized over the head dimension in a fixed order (VectorKernels.dotFixed): a
+                    // score depends only on the query and the key, never on the batch or the split
+                    float sc = f16 ? VectorKernels.dotFixedF16(qh, (short[]) keys, k0, kd) : VectorKernels.dotFixed(qh, (float[]) keys, k0, kd);
                     sc *= scale;
                     if (softcap > 0f) {
                         sc = softcap * (float) Math.tanh(sc / softcap);

@@ -3,13 +3,9 @@ package dev.edgellm.backend.vector;
 import static dev.edgellm.backend.vector.Simd.F;
 import static dev.edgellm.backend.vector.Simd.L;
 import static dev.edgellm.backend.vector.Simd.SH;
-import static dev.edgellm.core.tensor.Codecs.LE_FLOAT;
-import static dev.edgellm.core.tensor.Codecs.LE_SHORT;
 import static dev.edgellm.core.tensor.Codecs.QK;
 
 import dev.edgellm.core.backend.scalar.ScalarKernels;
-import java.lang.foreign.MemorySegment;
-import java.nio.ByteOrder;
 import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.ShortVector;
@@ -17,12 +13,11 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Element-wise and reduction kernels on float rows: activation quantization, float-weight dot
- * products, RMSNorm, RoPE, softmax, gated activations, residual adds. Scalar tails go through
+ * Element-wise kernels on float rows: activation quantization and rounding, RMSNorm, RoPE,
+ * attention's weighted value sums, residual adds. Scalar tails go through
  * {@link ScalarKernels} so they compute exactly what the oracle computes.
  */
 final class VectorKernels {
-    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** {@code 1.5 * 2^23}: adding and subtracting it rounds a float of magnitude below 2^22 to an integer, ties to even. */
     private static final float ROUND_MAGIC = 12582912f;
     /** Doubles with half of {@link Simd#L} lanes: a float vector widens into two of them. */
@@ -35,10 +30,10 @@ final class VectorKernels {
     /**
      * Quantizes {@code n} floats (a multiple of 32) to Q8_0 exactly as {@code Codecs.quantizeQ8_0}
      * (d = amax/127 rounded to fp16, q = rint(x/d) with ties to even) and stores each quant's float
-     * value {@code q * d} in {@code xs[xOff..]} and each block's sum of those in {@code xsum[sOff..]}.
-     * Products of an int8 and an fp16 are exact in float, and so are block sums of them.
+     * value {@code q * d} in {@code xs[xOff..]}: the product of an int8 and an fp16 is exact in float.
+     * The block maximum is order-independent, so this is bit-exact in every JIT tier.
      */
-    static void quantizeQ8_0ToF32(float[] x, int xOff, int n, float[] xs, int xsOff, float[] xsum, int sOff) {
+    static void quantizeQ8_0ToF32(float[] x, int xOff, int n, float[] xs, int xsOff) {
         for (int blk = 0; blk < n / QK; blk++) {
             int base = xOff + blk * QK;
             FloatVector amaxV = FloatVector.zero(F);
@@ -49,15 +44,11 @@ final class VectorKernels {
             float d = amax / 127f;
             float id = d != 0f ? 1f / d : 0f;
             float dh = Float.float16ToFloat(Float.floatToFloat16(d));
-            FloatVector sum = FloatVector.zero(F);
             int o = xsOff + blk * QK;
             for (int j = 0; j < QK; j += L) {
                 FloatVector q = FloatVector.fromArray(F, x, base + j).mul(id).add(ROUND_MAGIC).sub(ROUND_MAGIC);
-                FloatVector v = q.mul(dh);
-                v.intoArray(xs, o + j);
-                sum = sum.add(v);
+                q.mul(dh).intoArray(xs, o + j);
             }
-            xsum[sOff + blk] = sum.reduceLanes(VectorOperators.ADD);
         }
     }
 
@@ -77,88 +68,42 @@ final class VectorKernels {
         }
     }
 
-    // ---- float-type weight rows . float activations (matrix-vector) ---------------------------------
-
-    /** F16 weight row (byte {@code w0}) . activations rounded to f16. */
-    static float dotF16F32(MemorySegment w, long w0, float[] x, int x0, int n) {
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        int i = 0;
-        for (int upper = n - n % (2 * L); i < upper; i += 2 * L) {
-            acc0 = Convert.f16ToF32(ShortVector.fromMemorySegment(SH, w, w0 + 2L * i, LE)).fma(FloatVector.fromArray(F, x, x0 + i), acc0);
-            acc1 = Convert.f16ToF32(ShortVector.fromMemorySegment(SH, w, w0 + 2L * (i + L), LE)).fma(FloatVector.fromArray(F, x, x0 + i + L), acc1);
-        }
-        float s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            s += Float.float16ToFloat(w.get(LE_SHORT, w0 + 2L * i)) * x[x0 + i];
-        }
-        return s;
-    }
-
-    /** BF16 weight row . activations rounded to bf16. */
-    static float dotBF16F32(MemorySegment w, long w0, float[] x, int x0, int n) {
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        int i = 0;
-        for (int upper = n - n % (2 * L); i < upper; i += 2 * L) {
-            acc0 = Convert.bf16ToF32(ShortVector.fromMemorySegment(SH, w, w0 + 2L * i, LE)).fma(FloatVector.fromArray(F, x, x0 + i), acc0);
-            acc1 = Convert.bf16ToF32(ShortVector.fromMemorySegment(SH, w, w0 + 2L * (i + L), LE)).fma(FloatVector.fromArray(F, x, x0 + i + L), acc1);
-        }
-        float s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            s += Float.intBitsToFloat((w.get(LE_SHORT, w0 + 2L * i) & 0xFFFF) << 16) * x[x0 + i];
-        }
-        return s;
-    }
-
-    /** F32 weight row . F32 activations. */
-    static float dotF32F32(MemorySegment w, long w0, float[] x, int x0, int n) {
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
-        int i = 0;
-        for (int upper = n - n % (2 * L); i < upper; i += 2 * L) {
-            acc0 = FloatVector.fromMemorySegment(F, w, w0 + 4L * i, LE).fma(FloatVector.fromArray(F, x, x0 + i), acc0);
-            acc1 = FloatVector.fromMemorySegment(F, w, w0 + 4L * (i + L), LE).fma(FloatVector.fromArray(F, x, x0 + i + L), acc1);
-        }
-        float s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            s += w.get(LE_FLOAT, w0 + 4L * i) * x[x0 + i];
-        }
-        return s;
-    }
-
     // ---- float rows ---------------------------------------------------------------------------------
 
-    /** {@code sum_i a[a0+i] * b[b0+i]} over {@code n} floats. */
-    static float dot(float[] a, int a0, float[] b, int b0, int n) {
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
+    /**
+     * {@code sum_i q[i] * k[k0+i]} over {@code n} floats in one fixed order: lane {@code i mod L}
+     * accumulates its elements by fused multiply-adds in index order, the tail (if {@code n} is not a
+     * multiple of {@link Simd#L}) goes to lanes {@code 0..} of one last step, and {@link Simd#sum}
+     * adds the lanes. The result depends on nothing but the two rows (attention scores must not
+     * depend on how many queries share a call).
+     */
+    static float dotFixed(float[] q, float[] k, int k0, int n) {
+        FloatVector acc = FloatVector.zero(F);
         int i = 0;
-        for (int upper = n - n % (2 * L); i < upper; i += 2 * L) {
-            acc0 = FloatVector.fromArray(F, a, a0 + i).fma(FloatVector.fromArray(F, b, b0 + i), acc0);
-            acc1 = FloatVector.fromArray(F, a, a0 + i + L).fma(FloatVector.fromArray(F, b, b0 + i + L), acc1);
+        for (int upper = F.loopBound(n); i < upper; i += L) {
+            acc = FloatVector.fromArray(F, q, i).fma(FloatVector.fromArray(F, k, k0 + i), acc);
         }
-        float s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            s += a[a0 + i] * b[b0 + i];
+        if (i < n) {
+            var m = F.indexInRange(i, n);
+            acc = FloatVector.fromArray(F, q, i, m).fma(FloatVector.fromArray(F, k, k0 + i, m), acc);
         }
-        return s;
+        return Simd.sum(acc);
     }
 
-    /** {@code sum_i a[a0+i] * f16(b[b0+i])}: a query against an f16 cache row. */
-    static float dotF16(float[] a, int a0, short[] b, int b0, int n) {
-        FloatVector acc0 = FloatVector.zero(F);
-        FloatVector acc1 = FloatVector.zero(F);
+    /** {@link #dotFixed} against an f16 row ({@code k} holds float16 bits). */
+    static float dotFixedF16(float[] q, short[] k, int k0, int n) {
+        FloatVector acc = FloatVector.zero(F);
         int i = 0;
-        for (int upper = n - n % (2 * L); i < upper; i += 2 * L) {
-            acc0 = FloatVector.fromArray(F, a, a0 + i).fma(Convert.f16ToF32(ShortVector.fromArray(SH, b, b0 + i)), acc0);
-            acc1 = FloatVector.fromArray(F, a, a0 + i + L).fma(Convert.f16ToF32(ShortVector.fromArray(SH, b, b0 + i + L)), acc1);
+        for (int upper = F.loopBound(n); i < upper; i += L) {
+            acc = FloatVector.fromArray(F, q, i).fma(Convert.f16ToF32(ShortVector.fromArray(SH, k, k0 + i)), acc);
         }
-        float s = acc0.add(acc1).reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            s += a[a0 + i] * Float.float16ToFloat(b[b0 + i]);
+        if (i < n) {
+            // masked-off lanes load as zero: +0 * +0 adds nothing
+            var m = F.indexInRange(i, n);
+            FloatVector kv = Convert.f16ToF32(ShortVector.fromArray(SH, k, k0 + i, SH.indexInRange(i, n)));
+            acc = FloatVector.fromArray(F, q, i, m).fma(kv, acc);
         }
-        return s;
+        return Simd.sum(acc);
     }
 
     /** {@code out[o0+i] += a * b[b0+i]}. */
@@ -185,7 +130,9 @@ final class VectorKernels {
 
     /**
      * RMSNorm of rows {@code [row0, row1)}. Squares are float products summed in double, as the
-     * oracle does, so the scale almost always comes out bit-identical.
+     * oracle does, so the scale almost always comes out bit-identical to the oracle's; the double
+     * lanes are added in a fixed order (not {@code reduceLanes}, whose order may depend on the JIT
+     * tier), so a row's result never depends on anything but the row.
      */
     static void rmsNorm(float[] x, float[] out, float[] w, int width, int row0, int row1, float eps) {
         for (int r = row0; r < row1; r++) {
@@ -200,7 +147,11 @@ final class VectorKernels {
                 ss0 = ss0.add((DoubleVector) sq.convertShape(VectorOperators.F2D, D, 0));
                 ss1 = ss1.add((DoubleVector) sq.convertShape(VectorOperators.F2D, D, 1));
             }
-            double ss = ss0.add(ss1).reduceLanes(VectorOperators.ADD);
+            DoubleVector sv = ss0.add(ss1);
+            double ss = 0;
+            for (int k = 0; k < D.length(); k++) {
+                ss += sv.lane(k);
+            }
             for (; i < width; i++) {
                 ss += x[o + i] * x[o + i];
             }
@@ -222,52 +173,6 @@ final class VectorKernels {
             FloatVector.fromArray(F, x, i).add(FloatVector.fromArray(F, y, i)).intoArray(x, i);
         }
         ScalarKernels.add(x, y, i, to);
-    }
-
-    /** {@code gate[i] = silu(gate[i]) * up[i]} over {@code [from, to)}. */
-    static void siluMul(float[] gate, float[] up, int from, int to) {
-        int i = from;
-        for (int upper = from + F.loopBound(to - from); i < upper; i += L) {
-            FloatVector g = FloatVector.fromArray(F, gate, i);
-            FloatVector e = g.neg().lanewise(VectorOperators.EXP).add(1f);
-            g.div(e).mul(FloatVector.fromArray(F, up, i)).intoArray(gate, i);
-        }
-        ScalarKernels.siluMul(gate, up, i, to);
-    }
-
-    /** In-place softmax of {@code x[from..to)}. */
-    static void softmax(float[] x, int from, int to) {
-        int n = to - from;
-        int upper = F.loopBound(n);
-        FloatVector mv = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
-        int i = 0;
-        for (; i < upper; i += L) {
-            mv = mv.max(FloatVector.fromArray(F, x, from + i));
-        }
-        float max = mv.reduceLanes(VectorOperators.MAX);
-        for (; i < n; i++) {
-            max = Math.max(max, x[from + i]);
-        }
-        FloatVector sv = FloatVector.zero(F);
-        i = 0;
-        for (; i < upper; i += L) {
-            FloatVector e = FloatVector.fromArray(F, x, from + i).sub(max).lanewise(VectorOperators.EXP);
-            e.intoArray(x, from + i);
-            sv = sv.add(e);
-        }
-        float sum = sv.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) {
-            x[from + i] = (float) Math.exp(x[from + i] - max);
-            sum += x[from + i];
-        }
-        float inv = 1f / sum;
-        i = 0;
-        for (; i < upper; i += L) {
-            FloatVector.fromArray(F, x, from + i).mul(inv).intoArray(x, from + i);
-        }
-        for (; i < n; i++) {
-            x[from + i] *= inv;
-        }
     }
 
     /**
