@@ -109,9 +109,4 @@ final class Simd {
     static int roundUp(int n) {
         return (n + L - 1) / L * L;
     }
-
-    /** {@code n} rounded up to a multiple of {@code 2 * L} (the two-accumulator step of the products). */
-    static int roundUp2(int n) {
-        return (n + 2 * L - 1) / (2 * L) * (2 * L);
-    }
 }
