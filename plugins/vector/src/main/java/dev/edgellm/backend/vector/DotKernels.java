@@ -168,6 +168,52 @@ final class DotKernels {
         res[1] = Simd.sum(a1);
     }
 
+    /**
+     * {@link #q4_0Dot2} for two rows over one chunk ({@code p1 - p0} apart, both dotted with
+     * {@code x[x0..]}): the same arithmetic with the activation loads shared.
+     */
+    static void q4_0Rows2(long p0, long p1, long ahead, float[] x, int x0, int nb, float[] res) {
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
+        int touch = 0;
+        for (int b = 0; b < nb; b++) {
+            touch += ALL.get(ValueLayout.JAVA_BYTE, p0 + ahead);
+            float d0 = scale(p0);
+            float d1 = scale(p1);
+            if (L == 16) {
+                IntVector t0 = q4Table(d0);
+                IntVector t1 = q4Table(d1);
+                IntVector q0 = q4Bytes(p0 + 2);
+                IntVector q1 = q4Bytes(p1 + 2);
+                FloatVector xl = FloatVector.fromArray(F, x, x0);
+                FloatVector xh = FloatVector.fromArray(F, x, x0 + 16);
+                a0 = q4Lookup(q0, false, t0).fma(xl, a0);
+                a1 = q4Lookup(q1, false, t1).fma(xl, a1);
+                a0 = q4Lookup(q0, true, t0).fma(xh, a0);
+                a1 = q4Lookup(q1, true, t1).fma(xh, a1);
+            } else {
+                FloatVector dv0 = FloatVector.broadcast(F, d0);
+                FloatVector dv1 = FloatVector.broadcast(F, d1);
+                FloatVector m0 = FloatVector.broadcast(F, -8f * d0);
+                FloatVector m1 = FloatVector.broadcast(F, -8f * d1);
+                for (int g = 0; g < G; g++) {
+                    FloatVector xv = FloatVector.fromArray(F, x, x0 + g * L);
+                    a0 = q4Group(p0 + 2, g, dv0, m0).fma(xv, a0);
+                    a1 = q4Group(p1 + 2, g, dv1, m1).fma(xv, a1);
+                }
+            }
+            p0 += Q4_0_BYTES;
+            p1 += Q4_0_BYTES;
+            x0 += QK;
+        }
+        float s0 = Simd.sum(a0);
+        if (touch == Integer.MIN_VALUE) {
+            s0 += 0f;
+        }
+        res[0] = s0;
+        res[1] = Simd.sum(a1);
+    }
+
     /** One Q4_0 row at absolute address {@code w0} over blocks {@code [b0, b0+nb)}: the chunk value. */
     static float q4_0Row(long w0, float[] x, int b0, int nb) {
         return q4_0Row(w0, 0, x, b0, nb);

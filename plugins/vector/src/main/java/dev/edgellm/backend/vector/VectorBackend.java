@@ -256,7 +256,7 @@ public final class VectorBackend extends CpuBackend {
                     int nb = Math.min(kb, blocks - b0);
                     long p0 = row + b0 * blockBytes;
                     if (q4) {
-                        DotKernels.q4_0Dot2(p0, p0 + rb, ahead, x, b0 * QK, b0 * QK, nb, res);
+                        DotKernels.q4_0Rows2(p0, p0 + rb, ahead, x, b0 * QK, nb, res);
                     } else {
                         DotKernels.q8_0Dot2(p0, p0 + rb, ahead, x, b0 * QK, b0 * QK, nb, res);
                     }
