@@ -33,10 +33,10 @@ import jdk.incubator.vector.VectorOperators;
  *       activations rounded to that type. So every product {@code w * x} is the same real number
  *       however it was obtained; only the accumulation rounds.
  *   <li>Columns are split into chunks ({@link Gemm#chunk}, a function of the row length only).
- *       Within a chunk, column group {@code g} (columns {@code [gL, gL+L)}, in increasing order)
- *       is accumulated into accumulator {@code g & 1} by one fused multiply-add per lane. The
- *       chunk's value is {@link Simd#sum}{@code (acc0 + acc1)} (a fixed lane tree), and the chunk
- *       values are added in order, the first assigned.
+ *       Within a chunk, the column groups (columns {@code [gL, gL+L)}, {@code g} increasing) are
+ *       accumulated into one accumulator by one fused multiply-add per lane. The chunk's value is
+ *       {@link Simd#sum}{@code (acc)} (a fixed lane tree), and the chunk values are added in
+ *       order, the first assigned.
  * </ul>
  * The matrix-vector kernels here stream weights straight from the mapping and unpack them in
  * registers; {@link Gemm} decodes a panel of rows to floats once and reuses it for many tokens.
@@ -119,20 +119,16 @@ final class DotKernels {
     }
 
     /**
-     * Two adjacent Q4_0 rows (absolute address {@code w0} and {@code w0 + rowBytes}) over blocks
-     * {@code [b0, b0+nb)} (one chunk): sets or adds ({@code first}) the chunk values to
-     * {@code out[o]}, {@code out[o+1]}. The activation loads are shared and the four accumulation
-     * chains overlap. Touches the byte {@code ahead} bytes past each block of the first row (a
-     * software prefetch; the caller keeps it inside the tensor).
+     * Two Q4_0 streams of {@code nb} blocks each, starting at absolute addresses {@code p0} and
+     * {@code p1}, dotted with the activations from {@code x[x0..]} and {@code x[x1..]}: the two
+     * chunk values in {@code res[0]}, {@code res[1]}. The streams are two rows over one chunk
+     * (then {@code x0 == x1} and the activation loads are shared) or two chunks of one long row;
+     * either way the two accumulation chains overlap. Touches the byte {@code ahead} bytes past
+     * each block of the first stream (a software prefetch; the caller keeps it inside the tensor).
      */
-    static void q4_0Rows2(long w0, long rowBytes, long ahead, float[] x, int b0, int nb, float[] out, int o, boolean first) {
-        FloatVector a00 = FloatVector.zero(F);
-        FloatVector a01 = FloatVector.zero(F);
-        FloatVector a10 = FloatVector.zero(F);
-        FloatVector a11 = FloatVector.zero(F);
-        long p0 = w0 + (long) b0 * Q4_0_BYTES;
-        long p1 = p0 + rowBytes;
-        int xo = b0 * QK;
+    static void q4_0Dot2(long p0, long p1, long ahead, float[] x, int x0, int x1, int nb, float[] res) {
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
         int touch = 0;
         for (int b = 0; b < nb; b++) {
             // A load far ahead whose value is dropped into "touch" keeps more cache misses in
@@ -145,44 +141,77 @@ final class DotKernels {
                 IntVector t1 = q4Table(d1);
                 IntVector q0 = q4Bytes(p0 + 2);
                 IntVector q1 = q4Bytes(p1 + 2);
-                FloatVector xl = FloatVector.fromArray(F, x, xo);
-                FloatVector xh = FloatVector.fromArray(F, x, xo + 16);
-                a00 = q4Lookup(q0, false, t0).fma(xl, a00);
-                a01 = q4Lookup(q0, true, t0).fma(xh, a01);
-                a10 = q4Lookup(q1, false, t1).fma(xl, a10);
-                a11 = q4Lookup(q1, true, t1).fma(xh, a11);
-                p0 += Q4_0_BYTES;
-                p1 += Q4_0_BYTES;
-                xo += QK;
-                continue;
-            }
-            FloatVector dv0 = FloatVector.broadcast(F, d0);
-            FloatVector dv1 = FloatVector.broadcast(F, d1);
-            FloatVector m0 = FloatVector.broadcast(F, -8f * d0);
-            FloatVector m1 = FloatVector.broadcast(F, -8f * d1);
-            for (int g = 0; g < G; g++) {
-                FloatVector xv = FloatVector.fromArray(F, x, xo + g * L);
-                FloatVector w0g = q4Group(p0 + 2, g, dv0, m0);
-                FloatVector w1g = q4Group(p1 + 2, g, dv1, m1);
-                if ((g & 1) == 0) {
-                    a00 = w0g.fma(xv, a00);
-                    a10 = w1g.fma(xv, a10);
-                } else {
-                    a01 = w0g.fma(xv, a01);
-                    a11 = w1g.fma(xv, a11);
+                a0 = q4Lookup(q0, false, t0).fma(FloatVector.fromArray(F, x, x0), a0);
+                a1 = q4Lookup(q1, false, t1).fma(FloatVector.fromArray(F, x, x1), a1);
+                a0 = q4Lookup(q0, true, t0).fma(FloatVector.fromArray(F, x, x0 + 16), a0);
+                a1 = q4Lookup(q1, true, t1).fma(FloatVector.fromArray(F, x, x1 + 16), a1);
+            } else {
+                FloatVector dv0 = FloatVector.broadcast(F, d0);
+                FloatVector dv1 = FloatVector.broadcast(F, d1);
+                FloatVector m0 = FloatVector.broadcast(F, -8f * d0);
+                FloatVector m1 = FloatVector.broadcast(F, -8f * d1);
+                for (int g = 0; g < G; g++) {
+                    a0 = q4Group(p0 + 2, g, dv0, m0).fma(FloatVector.fromArray(F, x, x0 + g * L), a0);
+                    a1 = q4Group(p1 + 2, g, dv1, m1).fma(FloatVector.fromArray(F, x, x1 + g * L), a1);
                 }
             }
             p0 += Q4_0_BYTES;
             p1 += Q4_0_BYTES;
-            xo += QK;
+            x0 += QK;
+            x1 += QK;
         }
-        float s0 = Simd.sum(a00.add(a01));
-        float s1 = Simd.sum(a10.add(a11));
+        float s0 = Simd.sum(a0);
         if (touch == Integer.MIN_VALUE) {
             s0 += 0f; // keeps the touches alive; never changes a value
         }
-        out[o] = first ? s0 : out[o] + s0;
-        out[o + 1] = first ? s1 : out[o + 1] + s1;
+        res[0] = s0;
+        res[1] = Simd.sum(a1);
+    }
+
+    /**
+     * {@link #q4_0Dot2} for two rows over one chunk ({@code p1 - p0} apart, both dotted with
+     * {@code x[x0..]}): the same arithmetic with the activation loads shared.
+     */
+    static void q4_0Rows2(long p0, long p1, long ahead, float[] x, int x0, int nb, float[] res) {
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
+        int touch = 0;
+        for (int b = 0; b < nb; b++) {
+            touch += ALL.get(ValueLayout.JAVA_BYTE, p0 + ahead);
+            float d0 = scale(p0);
+            float d1 = scale(p1);
+            if (L == 16) {
+                IntVector t0 = q4Table(d0);
+                IntVector t1 = q4Table(d1);
+                IntVector q0 = q4Bytes(p0 + 2);
+                IntVector q1 = q4Bytes(p1 + 2);
+                FloatVector xl = FloatVector.fromArray(F, x, x0);
+                FloatVector xh = FloatVector.fromArray(F, x, x0 + 16);
+                a0 = q4Lookup(q0, false, t0).fma(xl, a0);
+                a1 = q4Lookup(q1, false, t1).fma(xl, a1);
+                a0 = q4Lookup(q0, true, t0).fma(xh, a0);
+                a1 = q4Lookup(q1, true, t1).fma(xh, a1);
+            } else {
+                FloatVector dv0 = FloatVector.broadcast(F, d0);
+                FloatVector dv1 = FloatVector.broadcast(F, d1);
+                FloatVector m0 = FloatVector.broadcast(F, -8f * d0);
+                FloatVector m1 = FloatVector.broadcast(F, -8f * d1);
+                for (int g = 0; g < G; g++) {
+                    FloatVector xv = FloatVector.fromArray(F, x, x0 + g * L);
+                    a0 = q4Group(p0 + 2, g, dv0, m0).fma(xv, a0);
+                    a1 = q4Group(p1 + 2, g, dv1, m1).fma(xv, a1);
+                }
+            }
+            p0 += Q4_0_BYTES;
+            p1 += Q4_0_BYTES;
+            x0 += QK;
+        }
+        float s0 = Simd.sum(a0);
+        if (touch == Integer.MIN_VALUE) {
+            s0 += 0f;
+        }
+        res[0] = s0;
+        res[1] = Simd.sum(a1);
     }
 
     /** One Q4_0 row at absolute address {@code w0} over blocks {@code [b0, b0+nb)}: the chunk value. */
@@ -192,8 +221,7 @@ final class DotKernels {
 
     /** {@link #q4_0Row(long, float[], int, int)} touching the byte {@code ahead} past each block. */
     static float q4_0Row(long w0, long ahead, float[] x, int b0, int nb) {
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = FloatVector.zero(F);
+        FloatVector a = FloatVector.zero(F);
         long p = w0 + (long) b0 * Q4_0_BYTES;
         int xo = b0 * QK;
         int touch = 0;
@@ -203,8 +231,8 @@ final class DotKernels {
             if (L == 16) {
                 IntVector t = q4Table(d);
                 IntVector q = q4Bytes(p + 2);
-                a0 = q4Lookup(q, false, t).fma(FloatVector.fromArray(F, x, xo), a0);
-                a1 = q4Lookup(q, true, t).fma(FloatVector.fromArray(F, x, xo + 16), a1);
+                a = q4Lookup(q, false, t).fma(FloatVector.fromArray(F, x, xo), a);
+                a = q4Lookup(q, true, t).fma(FloatVector.fromArray(F, x, xo + 16), a);
                 p += Q4_0_BYTES;
                 xo += QK;
                 continue;
@@ -213,17 +241,12 @@ final class DotKernels {
             FloatVector m = FloatVector.broadcast(F, -8f * d);
             for (int g = 0; g < G; g++) {
                 FloatVector xv = FloatVector.fromArray(F, x, xo + g * L);
-                FloatVector wg = q4Group(p + 2, g, dv, m);
-                if ((g & 1) == 0) {
-                    a0 = wg.fma(xv, a0);
-                } else {
-                    a1 = wg.fma(xv, a1);
-                }
+                a = q4Group(p + 2, g, dv, m).fma(xv, a);
             }
             p += Q4_0_BYTES;
             xo += QK;
         }
-        float s = Simd.sum(a0.add(a1));
+        float s = Simd.sum(a);
         return touch == Integer.MIN_VALUE ? s + 0f : s;
     }
 
@@ -258,66 +281,47 @@ final class DotKernels {
         return ((FloatVector) b.convertShape(VectorOperators.B2F, F, part(col))).mul(d);
     }
 
-    /** Two adjacent Q8_0 rows over blocks {@code [b0, b0+nb)}, as {@link #q4_0Rows2}. */
-    static void q8_0Rows2(long w0, long rowBytes, long ahead, float[] x, int b0, int nb, float[] out, int o, boolean first) {
-        FloatVector a00 = FloatVector.zero(F);
-        FloatVector a01 = FloatVector.zero(F);
-        FloatVector a10 = FloatVector.zero(F);
-        FloatVector a11 = FloatVector.zero(F);
-        long p0 = w0 + (long) b0 * Q8_0_BYTES;
-        long p1 = p0 + rowBytes;
-        int xo = b0 * QK;
+    /** Two Q8_0 streams of {@code nb} blocks, as {@link #q4_0Dot2}. */
+    static void q8_0Dot2(long p0, long p1, long ahead, float[] x, int x0, int x1, int nb, float[] res) {
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
         int touch = 0;
         for (int b = 0; b < nb; b++) {
             touch += ALL.get(ValueLayout.JAVA_BYTE, p0 + ahead);
             float d0 = scale(p0);
             float d1 = scale(p1);
             for (int g = 0; g < G; g++) {
-                FloatVector xv = FloatVector.fromArray(F, x, xo + g * L);
-                FloatVector w0g = q8Group(p0 + 2, g, d0);
-                FloatVector w1g = q8Group(p1 + 2, g, d1);
-                if ((g & 1) == 0) {
-                    a00 = w0g.fma(xv, a00);
-                    a10 = w1g.fma(xv, a10);
-                } else {
-                    a01 = w0g.fma(xv, a01);
-                    a11 = w1g.fma(xv, a11);
-                }
+                a0 = q8Group(p0 + 2, g, d0).fma(FloatVector.fromArray(F, x, x0 + g * L), a0);
+                a1 = q8Group(p1 + 2, g, d1).fma(FloatVector.fromArray(F, x, x1 + g * L), a1);
             }
             p0 += Q8_0_BYTES;
             p1 += Q8_0_BYTES;
-            xo += QK;
+            x0 += QK;
+            x1 += QK;
         }
-        float s0 = Simd.sum(a00.add(a01));
-        float s1 = Simd.sum(a10.add(a11));
+        float s0 = Simd.sum(a0);
         if (touch == Integer.MIN_VALUE) {
             s0 += 0f;
         }
-        out[o] = first ? s0 : out[o] + s0;
-        out[o + 1] = first ? s1 : out[o + 1] + s1;
+        res[0] = s0;
+        res[1] = Simd.sum(a1);
     }
 
     /** One Q8_0 row over blocks {@code [b0, b0+nb)}: the chunk value. */
     static float q8_0Row(long w0, float[] x, int b0, int nb) {
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = FloatVector.zero(F);
+        FloatVector a = FloatVector.zero(F);
         long p = w0 + (long) b0 * Q8_0_BYTES;
         int xo = b0 * QK;
         for (int b = 0; b < nb; b++) {
             float d = scale(p);
             for (int g = 0; g < G; g++) {
                 FloatVector xv = FloatVector.fromArray(F, x, xo + g * L);
-                FloatVector wg = q8Group(p + 2, g, d);
-                if ((g & 1) == 0) {
-                    a0 = wg.fma(xv, a0);
-                } else {
-                    a1 = wg.fma(xv, a1);
-                }
+                a = q8Group(p + 2, g, d).fma(xv, a);
             }
             p += Q8_0_BYTES;
             xo += QK;
         }
-        return Simd.sum(a0.add(a1));
+        return Simd.sum(a);
     }
 
     /** Blocks {@code [b0, b0+nb)} of the Q8_0 row at absolute address {@code row} as exact floats. */

@@ -1,5 +1,7 @@
 package dev.edgellm.backend.vector;
 
+import static dev.edgellm.core.tensor.Codecs.Q4_0_BYTES;
+import static dev.edgellm.core.tensor.Codecs.Q8_0_BYTES;
 import static dev.edgellm.core.tensor.Codecs.QK;
 
 import dev.edgellm.core.backend.Activations;
@@ -24,7 +26,7 @@ import java.util.Arrays;
  *
  * <ul>
  *   <li>Matrix-vector ({@code n == 1}, decode): output rows are split across the worker threads;
- *       each thread streams its rows straight from the mapping, two rows at a time
+ *       each thread streams its rows straight from the mapping, two rows (or two chunks of a long row) at a time
  *       ({@link DotKernels}).
  *   <li>Matrix-matrix ({@code n > 1}, prompt): row panels are split across threads; each panel is
  *       decoded to floats once and multiplied with the whole batch by a 4x4 register-tiled
@@ -61,6 +63,8 @@ public final class VectorBackend extends CpuBackend {
     private static final class Scratch {
         float[] panel = new float[0];
         final float[] sums = new float[Gemm.R * Gemm.T];
+        /** The two chunk values of a two-stream matrix-vector kernel. */
+        final float[] pair = new float[2];
         final float[] red = new float[Gemm.R * Gemm.T * Simd.L];
         float[] scores = new float[0];
         float[] qh = new float[0];
@@ -142,8 +146,8 @@ public final class VectorBackend extends CpuBackend {
         int rows = w.rows();
         GgmlType type = w.type();
         boolean quant = type == GgmlType.Q4_0 || type == GgmlType.Q8_0;
-        // Row stride of the converted activations: zero-padded to whole 2-vector steps for float types.
-        int stride = quant ? cols : Simd.roundUp2(cols);
+        // Row stride of the converted activations: zero-padded to whole vectors for float types.
+        int stride = quant ? cols : Simd.roundUp(cols);
         float[] xin = prepare(type, x, n, cols, stride);
         if (n == 1 && quant) {
             matvec.set(w, xin, out);
@@ -190,7 +194,7 @@ public final class VectorBackend extends CpuBackend {
         return xs;
     }
 
-    /** Matrix-vector, Q4_0/Q8_0: rows {@code [from, to)} of {@code out = w . x}, two rows per kernel call, chunk by chunk. */
+    /** Matrix-vector, Q4_0/Q8_0: rows {@code [from, to)} of {@code out = w . x}, two streams (rows or chunks) per kernel call. */
     private final class MatvecTask implements WorkerPool.RangeTask {
         private HostWeight w;
         private float[] x;
@@ -205,6 +209,7 @@ public final class VectorBackend extends CpuBackend {
         @Override
         public void run(int from, int to) {
             MemorySegment seg = w.data();
+            float[] res = scratch.get().pair;
             long rb = w.rowBytes();
             int cols = w.cols();
             int blocks = cols / QK;
@@ -212,34 +217,51 @@ public final class VectorBackend extends CpuBackend {
             long a = seg.address();
             long size = seg.byteSize();
             boolean q4 = w.type() == GgmlType.Q4_0;
-            // Chunks inner: a row pair's weights stream from memory in order; the activations are in L1/L2.
+            long blockBytes = q4 ? Q4_0_BYTES : Q8_0_BYTES;
             int r = from;
-            if (q4 && rb > SINGLE_ROW_BYTES) {
-                // Long rows one at a time: a row pair would be two streams far apart, which the
-                // hardware prefetcher and the touches serve worse than one (FFN down: +10%).
+            if (rb > SINGLE_ROW_BYTES) {
+                // Long rows one at a time, two of their chunks at once: one row is one stream for
+                // the hardware prefetcher and the touches (a row pair would be two streams far
+                // apart: FFN down +10%), and the two chunks' accumulation chains overlap.
                 for (; r < to; r++) {
                     long row = a + r * rb;
-                    long ahead = Math.max(0, Math.min(PREFETCH_LONG, size - (r + 1) * rb));
+                    long ahead = kb * blockBytes + Math.max(0, Math.min(PREFETCH_LONG, size - (r + 1) * rb));
                     float s = 0f;
-                    for (int b0 = 0; b0 < blocks; b0 += kb) {
+                    int b0 = 0;
+                    for (; b0 + 2 * kb <= blocks; b0 += 2 * kb) {
+                        long p0 = row + b0 * blockBytes;
+                        int x0 = b0 * QK;
+                        if (q4) {
+                            DotKernels.q4_0Dot2(p0, p0 + kb * blockBytes, ahead, x, x0, x0 + kb * QK, kb, res);
+                        } else {
+                            DotKernels.q8_0Dot2(p0, p0 + kb * blockBytes, ahead, x, x0, x0 + kb * QK, kb, res);
+                        }
+                        s = b0 == 0 ? res[0] : s + res[0];
+                        s += res[1];
+                    }
+                    for (; b0 < blocks; b0 += kb) {
                         int nb = Math.min(kb, blocks - b0);
-                        float c = DotKernels.q4_0Row(row, ahead, x, b0, nb);
+                        float c = q4 ? DotKernels.q4_0Row(row, x, b0, nb) : DotKernels.q8_0Row(row, x, b0, nb);
                         s = b0 == 0 ? c : s + c;
                     }
                     out[r] = s;
                 }
             }
+            // Rows in pairs, chunk by chunk: a pair's weights stream in order, the activations are in L1/L2.
             for (; r + 1 < to; r += 2) {
                 long row = a + r * rb;
                 // prefetch distance, kept inside the tensor: the last rows touch nothing new
                 long ahead = Math.max(0, Math.min(PREFETCH, size - (r + 2) * rb));
                 for (int b0 = 0; b0 < blocks; b0 += kb) {
                     int nb = Math.min(kb, blocks - b0);
+                    long p0 = row + b0 * blockBytes;
                     if (q4) {
-                        DotKernels.q4_0Rows2(row, rb, ahead, x, b0, nb, out, r, b0 == 0);
+                        DotKernels.q4_0Rows2(p0, p0 + rb, ahead, x, b0 * QK, nb, res);
                     } else {
-                        DotKernels.q8_0Rows2(row, rb, ahead, x, b0, nb, out, r, b0 == 0);
+                        DotKernels.q8_0Dot2(p0, p0 + rb, ahead, x, b0 * QK, b0 * QK, nb, res);
                     }
+                    out[r] = b0 == 0 ? res[0] : out[r] + res[0];
+                    out[r + 1] = b0 == 0 ? res[1] : out[r + 1] + res[1];
                 }
             }
             if (r < to) {
@@ -289,11 +311,11 @@ public final class VectorBackend extends CpuBackend {
             int rows = w.rows();
             int cols = w.cols();
             int kc = Gemm.chunk(cols);
-            int ps = Simd.roundUp2(Math.min(kc, cols));       // panel row stride
+            int ps = Simd.roundUp(Math.min(kc, cols));       // panel row stride
             float[] panel = s.panel(R * ps);
             for (int c0 = 0; c0 < cols; c0 += kc) {
                 int len = Math.min(kc, cols - c0);
-                int plen = Simd.roundUp2(len);
+                int plen = Simd.roundUp(len);
                 boolean first = c0 == 0;
                 for (int p = from; p < to; p++) {
                     int r0 = p * R;
@@ -319,7 +341,7 @@ public final class VectorBackend extends CpuBackend {
                     }
                     int t0 = 0;
                     for (; t0 + T <= n; t0 += T) {
-                        Gemm.tile4x2(panel, 0, ps, x, t0 * stride + c0, stride, plen, red);
+                        Gemm.tile4x4(panel, 0, ps, x, t0 * stride + c0, stride, plen, red);
                         Simd.sums(red, R * T, sums);
                         for (int t = 0; t < T; t++) {
                             int o = (t0 + t) * rows + r0;

@@ -33,7 +33,7 @@ class VectorKernelConformanceTest extends AbstractBackendConformanceTest {
 
     /**
      * A (row, token) product must come out the same bits whatever else is in the call: batched
-     * (matrix-matrix path, 4x2 and 4x1 tiles) or alone (matrix-vector path), on one thread or two.
+     * (matrix-matrix path, 4x4 and 4x1 tiles) or alone (matrix-vector path), on one thread or two.
      * Row counts cover partial panels and an odd last row.
      */
     @ParameterizedTest(name = "{0} {1}x{2}")
@@ -60,11 +60,31 @@ class VectorKernelConformanceTest extends AbstractBackendConformanceTest {
         }
     }
 
+    /** The 16-at-once reduction of a 4x4 tile gives every {@link Simd#sum} bit for bit. */
+    @Test
+    void sumsOfSixteenMatchTheLaneTree() {
+        SplittableRandom rnd = new SplittableRandom(5);
+        float[] v = new float[16 * Simd.L];
+        float[] got = new float[16];
+        for (int iter = 0; iter < 2000; iter++) {
+            for (int i = 0; i < v.length; i++) {
+                // wide exponents and cancellation make every change of association visible
+                v[i] = (float) (rnd.nextGaussian() * Math.pow(2, rnd.nextInt(-20, 21)));
+            }
+            Simd.sums(v, 16, got);
+            for (int k = 0; k < 16; k++) {
+                float want = Simd.sum(jdk.incubator.vector.FloatVector.fromArray(Simd.F, v, k * Simd.L));
+                assertEquals(Float.floatToRawIntBits(want), Float.floatToRawIntBits(got[k]), "vector " + k + " at iteration " + iter);
+            }
+        }
+    }
+
     static Stream<Arguments> batchInvarianceCases() {
         List<Arguments> cases = new ArrayList<>();
         for (GgmlType type : List.of(GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.F16, GgmlType.BF16, GgmlType.F32)) {
-            // 2400 columns: three chunks; 4096: Q4_0 rows over 2 KB (the single-row decode kernel)
-            List<Integer> colsList = new ArrayList<>(List.of(64, 1152, 2400, 4096));
+            // 2400 columns: three chunks; 4096: rows over 2 KB (the long-row decode path, chunks in
+            // pairs); 4992: five chunks, the last one shorter (two pairs, then one chunk alone)
+            List<Integer> colsList = new ArrayList<>(List.of(64, 1152, 2400, 4096, 4992));
             if (type == GgmlType.F16 || type == GgmlType.BF16 || type == GgmlType.F32) {
                 colsList.add(72);
             }

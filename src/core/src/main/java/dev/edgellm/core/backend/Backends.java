@@ -34,39 +34,47 @@ public final class Backends {
     public static List<Candidate> probeAll() {
         List<Candidate> out = new ArrayList<>();
         for (BackendProvider p : providers()) {
-            BackendProbe probe;
-            try {
-                probe = p.probe();
-            } catch (RuntimeException | LinkageError e) {
-                probe = new BackendProbe(p.id(), false, "probe failed: " + e, java.util.Map.of());
-            }
-            BackendProbe found = probe;
-            LOG.fine(() -> "backend probe " + p.id() + ": " + (found.usable() ? "usable: " : "unusable: ") + found.summary());
-            out.add(new Candidate(p, probe));
+            out.add(probe(p));
         }
         return out;
     }
 
+    private static Candidate probe(BackendProvider p) {
+        BackendProbe probe;
+        try {
+            probe = p.probe();
+        } catch (RuntimeException | LinkageError e) {
+            probe = new BackendProbe(p.id(), false, "probe failed: " + e, java.util.Map.of());
+        }
+        BackendProbe found = probe;
+        LOG.fine(() -> "backend probe " + p.id() + ": " + (found.usable() ? "usable: " : "unusable: ") + found.summary());
+        return new Candidate(p, probe);
+    }
+
     /**
-     * Chooses a backend.
+     * Chooses a backend. A forced id probes that provider only: probing loads native code (an
+     * OpenCL probe maps the ICD and its compiler, ~55 MB resident with pocl) that a process pinned
+     * to another backend never needs.
      *
      * @param forced an explicit backend id, or null/blank for the best available
      * @throws IllegalArgumentException when the forced id is unknown or not usable here
      */
     public static Selection select(String forced) {
-        List<Candidate> candidates = probeAll();
         if (forced != null && !forced.isBlank()) {
-            for (Candidate c : candidates) {
-                if (c.provider().id().equals(forced)) {
+            List<BackendProvider> providers = providers();
+            for (BackendProvider p : providers) {
+                if (p.id().equals(forced)) {
+                    Candidate c = probe(p);
                     if (!c.probe().usable()) {
                         throw new IllegalArgumentException("backend '" + forced + "' is not usable here: " + c.probe().summary());
                     }
-                    return new Selection(candidates, c, "forced by configuration");
+                    return new Selection(List.of(c), c, "forced by configuration");
                 }
             }
             throw new IllegalArgumentException("unknown backend '" + forced + "' (available: "
-                    + String.join(", ", candidates.stream().map(c -> c.provider().id()).toList()) + ")");
+                    + String.join(", ", providers.stream().map(BackendProvider::id).toList()) + ")");
         }
+        List<Candidate> candidates = probeAll();
         for (Candidate c : candidates) {
             if (c.probe().usable()) {
                 return new Selection(candidates, c, "highest-priority usable backend (priority " + c.provider().priority() + ")");
