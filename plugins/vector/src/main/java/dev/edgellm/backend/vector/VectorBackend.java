@@ -106,8 +106,7 @@ public final class VectorBackend extends CpuBackend {
     private final MatvecTask matvec = new MatvecTask();
     private final GemmTask gemm = new GemmTask();
     private final AttentionTask attention = new AttentionTask();
-    private final GeluTask gelu = new GeluTask();
-    private final SiluTask silu = new SiluTask();
+    private final GatedTask gated = new GatedTask();
 
     public VectorBackend(int threads) {
         super(ID, threads);
@@ -411,64 +410,55 @@ public final class VectorBackend extends CpuBackend {
         ropeCount = n;
     }
 
+    /** GELU through llama.cpp's f16 table: a gather, which the Vector API cannot do from a float index. */
     @Override
     public void geluMul(Activations gate, Activations up, int len) {
-        float[] g = host(gate);
-        float[] u = host(up);
-        if (len < PARALLEL_ELEMENTS || pool.threads() == 1) {
-            ScalarKernels.geluMul(g, u, 0, len);
-            return;
-        }
-        gelu.set(g, u);
-        pool.parallelFor(len, 4096, gelu);
-    }
-
-    /** GELU through llama.cpp's f16 table: a gather, which the Vector API cannot do from a float index. */
-    private static final class GeluTask implements WorkerPool.RangeTask {
-        private float[] gate;
-        private float[] up;
-
-        void set(float[] gate, float[] up) {
-            this.gate = gate;
-            this.up = up;
-        }
-
-        @Override
-        public void run(int from, int to) {
-            ScalarKernels.geluMul(gate, up, from, to);
-        }
+        gatedMul(true, host(gate), host(up), len);
     }
 
     /**
      * SiLU with the oracle's scalar {@code Math.exp}: the Vector API's {@code EXP} is a different
      * approximation in C2 (SVML) than in its Java fallback, so its bits would depend on the JIT tier
-     * and, through the scalar tail, on how many tokens share a call. Large calls are split across
-     * threads; every element's value is independent of the split.
+     * and, through the scalar tail, on how many tokens share a call.
      */
     @Override
     public void siluMul(Activations gate, Activations up, int len) {
-        float[] g = host(gate);
-        float[] u = host(up);
-        if (len < PARALLEL_ELEMENTS || pool.threads() == 1) {
-            ScalarKernels.siluMul(g, u, 0, len);
-            return;
-        }
-        silu.set(g, u);
-        pool.parallelFor(len, 4096, silu);
+        gatedMul(false, host(gate), host(up), len);
     }
 
-    private static final class SiluTask implements WorkerPool.RangeTask {
+    /** {@code gate = act(gate) * up}; large calls are split across threads (each element's value is independent of the split). */
+    private void gatedMul(boolean gelu, float[] g, float[] u, int len) {
+        if (len < PARALLEL_ELEMENTS || pool.threads() == 1) {
+            GatedTask.apply(gelu, g, u, 0, len);
+            return;
+        }
+        gated.set(gelu, g, u);
+        pool.parallelFor(len, 4096, gated);
+    }
+
+    /** The oracle's scalar GELU or SiLU gate over a range of elements. */
+    private static final class GatedTask implements WorkerPool.RangeTask {
+        private boolean gelu;
         private float[] gate;
         private float[] up;
 
-        void set(float[] gate, float[] up) {
+        void set(boolean gelu, float[] gate, float[] up) {
+            this.gelu = gelu;
             this.gate = gate;
             this.up = up;
         }
 
+        static void apply(boolean gelu, float[] gate, float[] up, int from, int to) {
+            if (gelu) {
+                ScalarKernels.geluMul(gate, up, from, to);
+            } else {
+                ScalarKernels.siluMul(gate, up, from, to);
+            }
+        }
+
         @Override
         public void run(int from, int to) {
-            ScalarKernels.siluMul(gate, up, from, to);
+            apply(gelu, gate, up, from, to);
         }
     }
 
