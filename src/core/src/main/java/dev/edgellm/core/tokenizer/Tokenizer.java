@@ -6,10 +6,8 @@ import dev.edgellm.core.gguf.GgufMetadata;
 import dev.edgellm.core.gguf.GgufValueType;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.OptionalInt;
 import java.util.PriorityQueue;
 
@@ -78,7 +76,7 @@ public final class Tokenizer {
     private final float[] scores;
     private final TokenType[] types;
     private final int[] attrs;
-    private final Map<String, Integer> ids;
+    private final TokenIndex ids;
     private final int bos;
     private final int eos;
     private final int unk;
@@ -100,16 +98,18 @@ public final class Tokenizer {
         this.scores = scores;
         this.types = new TokenType[n];
         this.attrs = new int[n];
-        this.ids = HashMap.newHashMap(n);
         int maxChars = 0;
         for (int i = 0; i < n; i++) {
             if (texts[i].isEmpty()) {
                 texts[i] = "[EMPTY_" + i + "]"; // as llama.cpp
             }
-            Integer previous = ids.putIfAbsent(texts[i], i);
-            if (previous != null) {
-                throw new GgufFormatException(source + ": duplicate token in vocabulary '" + KEY_TOKENS + "': '" + texts[i] + "' has ids " + previous + " and " + i);
-            }
+        }
+        try {
+            this.ids = new TokenIndex(texts);
+        } catch (IllegalArgumentException e) {
+            throw new GgufFormatException(source + ": duplicate token in vocabulary '" + KEY_TOKENS + "': " + e.getMessage());
+        }
+        for (int i = 0; i < n; i++) {
             maxChars = Math.max(maxChars, texts[i].length());
             TokenType t = rawTypes == null ? TokenType.NORMAL : TokenType.of(rawTypes[i]);
             types[i] = t;
@@ -180,16 +180,16 @@ public final class Tokenizer {
             }
         }
         for (String t : EOG_TEXTS) {
-            Integer id = ids.get(t);
-            if (id != null) {
+            int id = ids.get(t);
+            if (id >= 0) {
                 eog[id] = true;
                 forceControl(id);
             }
         }
         // gpt-oss hack in llama.cpp: these are always rendered.
         for (String t : List.of("<|channel|>", "<|message|>", "<|start|>", "<|constrain|>")) {
-            Integer id = ids.get(t);
-            if (id != null) {
+            int id = ids.get(t);
+            if (id >= 0) {
                 attrs[id] = ATTR_USER_DEFINED;
                 types[id] = TokenType.USER_DEFINED;
             }
@@ -201,8 +201,8 @@ public final class Tokenizer {
         }
         // o200k_harmony / solar-open: "<|end|>" is not end of generation when "<|return|>" and "<|call|>"
         // (or "<|calls|>" and "<|flush|>") are.
-        Integer endId = ids.get("<|end|>");
-        if (endId != null && eog[endId]) {
+        int endId = ids.get("<|end|>");
+        if (endId >= 0 && eog[endId]) {
             boolean hasReturn = eogText("<|return|>");
             boolean hasCall = eogText("<|call|>") || eogText("<|calls|>");
             boolean hasFlush = eogText("<|flush|>");
@@ -213,8 +213,8 @@ public final class Tokenizer {
             }
         }
         // gemma4 / paddleocr: "</s>" is not end of generation when "<|tool_response>" is.
-        Integer sId = ids.get("</s>");
-        if (sId != null && eog[sId] && eogText("<|tool_response>")) {
+        int sId = ids.get("</s>");
+        if (sId >= 0 && eog[sId] && eogText("<|tool_response>")) {
             eog[sId] = false;
             attrs[sId] = ATTR_NORMAL;
             types[sId] = TokenType.NORMAL;
@@ -258,12 +258,12 @@ public final class Tokenizer {
 
         // Byte fallback tokens.
         for (int b = 0; b < 256; b++) {
-            Integer id = ids.get(String.format("<0x%02X>", b));
-            if (id == null && b > 0 && b < 0x80) {
+            int id = ids.get(String.format("<0x%02X>", b));
+            if (id < 0 && b > 0 && b < 0x80) {
                 // llama.cpp falls back to the byte itself as a one-character token (NUL is its empty C string)
                 id = ids.get(String.valueOf((char) b));
             }
-            byteTokens[b] = id == null ? -1 : id;
+            byteTokens[b] = id;
         }
     }
 
@@ -343,8 +343,8 @@ public final class Tokenizer {
     private int detect(List<String> candidates) {
         int best = -1;
         for (String t : candidates) {
-            Integer id = ids.get(t);
-            if (id != null && (best < 0 || id < best)) {
+            int id = ids.get(t);
+            if (id >= 0 && (best < 0 || id < best)) {
                 best = id;
             }
         }
@@ -362,13 +362,13 @@ public final class Tokenizer {
     }
 
     private boolean eogText(String text) {
-        Integer id = ids.get(text);
-        return id != null && eog[id];
+        int id = ids.get(text);
+        return id >= 0 && eog[id];
     }
 
     private void setAttr(String text, int attr, boolean value) {
-        Integer id = ids.get(text);
-        if (id != null) {
+        int id = ids.get(text);
+        if (id >= 0) {
             attrs[id] = value ? attrs[id] | attr : attrs[id] & ~attr;
         }
     }
@@ -451,8 +451,8 @@ public final class Tokenizer {
 
     /** The id of the token whose text is exactly {@code pieceText}. */
     public OptionalInt find(String pieceText) {
-        Integer id = ids.get(pieceText);
-        return id == null ? OptionalInt.empty() : OptionalInt.of(id);
+        int id = ids.get(pieceText);
+        return id < 0 ? OptionalInt.empty() : OptionalInt.of(id);
     }
 
     /**
@@ -796,8 +796,8 @@ public final class Tokenizer {
                     continue;
                 }
                 String sym = text.substring(start[i], start[i] + len[i]);
-                Integer id = ids.get(sym);
-                if (id != null) {
+                int id = ids.get(sym);
+                if (id >= 0) {
                     out.add(id);
                 } else {
                     for (byte by : sym.getBytes(StandardCharsets.UTF_8)) {
@@ -815,8 +815,8 @@ public final class Tokenizer {
             if (size > maxTokenChars) {
                 return;
             }
-            Integer id = ids.get(text.substring(start[left], start[left] + size));
-            if (id == null) {
+            int id = ids.get(text.substring(start[left], start[left] + size));
+            if (id < 0) {
                 return;
             }
             queue.add(new Bigram(left, right, scores[id], size, id));
