@@ -94,6 +94,7 @@ public final class LanguageModel implements AutoCloseable {
             backend.read(s.logits, 0, s.hostLogits, 0, vocab);
             return;
         }
+        s.growLogitRows();
         for (int r0 = 0; r0 < n; r0 += Session.LOGIT_ROWS) {
             int rows = Math.min(Session.LOGIT_ROWS, n - r0);
             backend.copy(s.x, r0 * dim, s.rows, 0, rows * dim);

@@ -30,8 +30,11 @@ public final class Session implements AutoCloseable {
     final Activations att;      // [heads*valueDim] attention output
     final Activations hb;       // [ffnDim] gate
     final Activations hb2;      // [ffnDim] up
-    final Activations rows;     // [LOGIT_ROWS][dim] rows picked for the output projection
-    final Activations logits;   // [LOGIT_ROWS][vocab]
+    // The output head's buffers hold one row until every position's logits are first asked for
+    // (teacher forcing, the CLI's logits command): LOGIT_ROWS rows of a 262,144-token vocabulary
+    // are 16 MB a generating session never uses.
+    Activations rows;           // [1 or LOGIT_ROWS][dim] rows picked for the output projection
+    Activations logits;         // [1 or LOGIT_ROWS][vocab]
     final float[] hostLogits;   // [vocab] last token's logits on the host
     private final int[] batch;  // token ids of the batch in flight
     private final int[] one = new int[1];
@@ -61,10 +64,18 @@ public final class Session implements AutoCloseable {
         att = backend.allocate(b * c.heads() * c.valueDim());
         hb = backend.allocate(b * c.ffnDim());
         hb2 = backend.allocate(b * c.ffnDim());
-        rows = backend.allocate(LOGIT_ROWS * c.dim());
-        logits = backend.allocate(Math.multiplyExact(LOGIT_ROWS, c.vocabSize()));
+        rows = backend.allocate(c.dim());
+        logits = backend.allocate(c.vocabSize());
         hostLogits = new float[c.vocabSize()];
         batch = new int[b];
+    }
+
+    /** Grows the output head's buffers to {@link #LOGIT_ROWS} rows, once per session. */
+    void growLogitRows() {
+        if (rows.length() < LOGIT_ROWS * config.dim()) {
+            rows = backend.allocate(LOGIT_ROWS * config.dim());
+            logits = backend.allocate(Math.multiplyExact(LOGIT_ROWS, config.vocabSize()));
+        }
     }
 
     /**
