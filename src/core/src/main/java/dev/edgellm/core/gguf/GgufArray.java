@@ -5,7 +5,7 @@ import java.util.Arrays;
 /**
  * A metadata array. {@code data} is a primitive array for numeric element types ({@code byte[]}
  * for u8/i8/bool, {@code short[]} for 16-bit, {@code int[]} for 32-bit ints, {@code float[]},
- * {@code long[]}, {@code double[]}), {@code String[]} for strings and {@code GgufArray[]} for
+ * {@code long[]}, {@code double[]}), {@link GgufStrings} for strings and {@code GgufArray[]} for
  * nested arrays. Unsigned values keep their bit pattern; use the accessors to read them.
  */
 public record GgufArray(GgufValueType elementType, int length, Object data) {
@@ -47,7 +47,7 @@ public record GgufArray(GgufValueType elementType, int length, Object data) {
 
     /** Element {@code i} of a string array. */
     public String getString(int i) {
-        return ((String[]) data)[i];
+        return ((GgufStrings) data).get(i);
     }
 
     /** A short human-readable rendering (first few elements). */

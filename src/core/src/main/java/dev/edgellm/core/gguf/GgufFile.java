@@ -6,15 +6,18 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.CharBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -324,6 +327,23 @@ public final class GgufFile implements AutoCloseable {
         /** A string; {@code what} describes it, or when null it is element {@code index} of array {@code key}. */
         String string(String what, String key, int index) {
             long lenOffset = pos;
+            long len = stringLength(what, key, index);
+            if (len == 0) {
+                return "";
+            }
+            byte[] bytes = seg.asSlice(pos, len).toArray(ValueLayout.JAVA_BYTE);
+            try {
+                String s = utf8.reset().decode(ByteBuffer.wrap(bytes)).toString();
+                pos += len;
+                return s;
+            } catch (CharacterCodingException e) {
+                throw new GgufFormatException(path + ": " + describe(what, key, index) + " is not valid UTF-8 (string at offset " + (lenOffset + 8) + ")", e);
+            }
+        }
+
+        /** Reads a string's length field and checks the string fits; leaves {@link #pos} at its bytes. */
+        private long stringLength(String what, String key, int index) {
+            long lenOffset = pos;
             if (remaining() < 8) {
                 need(8, describe(what, key, index));
             }
@@ -337,17 +357,45 @@ public final class GgufFile implements AutoCloseable {
                 throw new GgufFormatException(path + ": string length " + len + " of " + describe(what, key, index) + " at offset " + lenOffset
                         + " exceeds the limit of " + MAX_STRING_BYTES + " bytes");
             }
-            if (len == 0) {
-                return "";
+            return len;
+        }
+
+        /**
+         * The {@code n} strings of array {@code key}, checked as {@link #string} checks them, kept as
+         * UTF-8 ({@link GgufStrings}) rather than as {@code n} {@code String} objects.
+         */
+        GgufStrings strings(String key, int n) {
+            int[] ends = new int[n];
+            byte[] bytes = new byte[(int) Math.min(remaining(), 1 << 16)];
+            CharBuffer chars = CharBuffer.allocate(256);
+            int size = 0;
+            for (int i = 0; i < n; i++) {
+                long lenOffset = pos;
+                long len = stringLength(null, key, i);
+                if (size + len > Integer.MAX_VALUE - 8) {
+                    throw new GgufFormatException(path + ": metadata key '" + key + "' holds more than 2 GiB of strings (element " + i + " at offset " + lenOffset + ")");
+                }
+                int l = (int) len;
+                if (size + l > bytes.length) {
+                    bytes = Arrays.copyOf(bytes, (int) Math.min(Integer.MAX_VALUE - 8, Math.max(2L * bytes.length, (long) size + l)));
+                }
+                MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, pos, bytes, size, l);
+                // strict UTF-8 (as string() decodes), into a reused buffer: at most one char per byte
+                if (chars.capacity() < l) {
+                    chars = CharBuffer.allocate(l);
+                }
+                CoderResult r = utf8.reset().decode(ByteBuffer.wrap(bytes, size, l), chars.clear(), true);
+                if (!r.isError()) {
+                    r = utf8.flush(chars);
+                }
+                if (r.isError()) {
+                    throw new GgufFormatException(path + ": " + describe(null, key, i) + " is not valid UTF-8 (string at offset " + (lenOffset + 8) + ")");
+                }
+                pos += l;
+                size += l;
+                ends[i] = size;
             }
-            byte[] bytes = seg.asSlice(pos, len).toArray(ValueLayout.JAVA_BYTE);
-            try {
-                String s = utf8.reset().decode(ByteBuffer.wrap(bytes)).toString();
-                pos += len;
-                return s;
-            } catch (CharacterCodingException e) {
-                throw new GgufFormatException(path + ": " + describe(what, key, index) + " is not valid UTF-8 (string at offset " + (lenOffset + 8) + ")", e);
-            }
+            return new GgufStrings(Arrays.copyOf(bytes, size), ends);
         }
 
         private static String describe(String what, String key, int index) {
@@ -419,13 +467,7 @@ public final class GgufFile implements AutoCloseable {
                 case FLOAT32 -> { data = seg.asSlice(pos, 4L * n).toArray(F32); pos += 4L * n; }
                 case UINT64, INT64 -> { data = seg.asSlice(pos, 8L * n).toArray(U64); pos += 8L * n; }
                 case FLOAT64 -> { data = seg.asSlice(pos, 8L * n).toArray(F64); pos += 8L * n; }
-                case STRING -> {
-                    String[] s = new String[n];
-                    for (int i = 0; i < n; i++) {
-                        s[i] = string(null, key, i);
-                    }
-                    data = s;
-                }
+                case STRING -> data = strings(key, n);
                 case ARRAY -> {
                     GgufArray[] a = new GgufArray[n];
                     for (int i = 0; i < n; i++) {

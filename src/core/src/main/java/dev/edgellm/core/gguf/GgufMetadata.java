@@ -121,13 +121,18 @@ public final class GgufMetadata {
         return entries.containsKey(key) ? Optional.of(getArray(key)) : Optional.empty();
     }
 
-    /** An array of strings. */
-    public String[] getStringArray(String key) {
+    /** An array of strings, as UTF-8 (see {@link GgufStrings}). */
+    public GgufStrings getStrings(String key) {
         GgufArray a = getArray(key);
         if (a.elementType() != GgufValueType.STRING) {
             throw new GgufFormatException(source + ": metadata key '" + key + "' at offset " + required(key).offset() + " is an array of " + a.elementType().shortName() + ", expected an array of strings");
         }
-        return (String[]) a.data();
+        return (GgufStrings) a.data();
+    }
+
+    /** An array of strings, decoded into a new {@code String[]}. */
+    public String[] getStringArray(String key) {
+        return getStrings(key).toArray();
     }
 
     /** {@code general.alignment}, validated: a power of two (default 32). */

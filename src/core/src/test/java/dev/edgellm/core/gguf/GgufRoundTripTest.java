@@ -200,14 +200,14 @@ class GgufRoundTripTest {
             assertEquals(Double.MIN_VALUE, m.getArray("a.f64").getDouble(1));
             assertArray(m, "a.bool", GgufValueType.BOOL, new byte[] {1, 0, 1});
             assertLongs(m.getArray("a.bool"), 1, 0, 1);
-            assertArray(m, "a.str", GgufValueType.STRING, new String[] {"", "a", "✓ 𝄞"});
+            assertArray(m, "a.str", GgufValueType.STRING, GgufStrings.of("", "a", "✓ 𝄞"));
             assertArrayEquals(new String[] {"", "a", "✓ 𝄞"}, m.getStringArray("a.str"));
             assertEquals("a", m.getArray("a.str").getString(1));
             for (GgufValueType t : GgufValueType.values()) {
                 GgufArray a = m.getArray("empty." + t.shortName());
                 assertEquals(t, a.elementType(), t.toString());
                 assertEquals(0, a.length(), t.toString());
-                assertEquals(0, java.lang.reflect.Array.getLength(a.data()), t.toString());
+                assertEquals(0, a.data() instanceof GgufStrings g ? g.length() : java.lang.reflect.Array.getLength(a.data()), t.toString());
             }
             assertEquals(0, m.getStringArray("empty.str").length);
             assertEquals("[0, 128, 255]", m.getArray("a.u8").preview(8));
@@ -242,17 +242,17 @@ class GgufRoundTripTest {
             assertEquals(GgufValueType.ARRAY, a.elementType());
             assertEquals(3, a.length());
             GgufArray[] inner = (GgufArray[]) a.data();
-            assertEquals(new GgufArray(GgufValueType.STRING, 2, new String[] {"a", "b"}), inner[0]);
-            assertEquals(new GgufArray(GgufValueType.STRING, 0, new String[0]), inner[1]);
-            assertEquals(new GgufArray(GgufValueType.STRING, 1, new String[] {""}), inner[2]);
+            assertEquals(new GgufArray(GgufValueType.STRING, 2, GgufStrings.of("a", "b")), inner[0]);
+            assertEquals(new GgufArray(GgufValueType.STRING, 0, GgufStrings.of()), inner[1]);
+            assertEquals(new GgufArray(GgufValueType.STRING, 1, GgufStrings.of("")), inner[2]);
             assertEquals(new GgufArray(GgufValueType.ARRAY, 3, new GgufArray[] {
-                new GgufArray(GgufValueType.STRING, 2, new String[] {"a", "b"}),
-                new GgufArray(GgufValueType.STRING, 0, new String[0]),
-                new GgufArray(GgufValueType.STRING, 1, new String[] {""})}), a);
+                new GgufArray(GgufValueType.STRING, 2, GgufStrings.of("a", "b")),
+                new GgufArray(GgufValueType.STRING, 0, GgufStrings.of()),
+                new GgufArray(GgufValueType.STRING, 1, GgufStrings.of(""))}), a);
             assertNotEquals(new GgufArray(GgufValueType.ARRAY, 3, new GgufArray[] {
-                new GgufArray(GgufValueType.STRING, 2, new String[] {"a", "c"}),
-                new GgufArray(GgufValueType.STRING, 0, new String[0]),
-                new GgufArray(GgufValueType.STRING, 1, new String[] {""})}), a);
+                new GgufArray(GgufValueType.STRING, 2, GgufStrings.of("a", "c")),
+                new GgufArray(GgufValueType.STRING, 0, GgufStrings.of()),
+                new GgufArray(GgufValueType.STRING, 1, GgufStrings.of(""))}), a);
 
             GgufArray three = m.getArray("nested.3");
             GgufArray lvl1 = ((GgufArray[]) three.data())[0];
@@ -407,7 +407,7 @@ class GgufRoundTripTest {
     private static void assertArray(GgufMetadata m, String key, GgufValueType et, Object data) {
         GgufArray a = m.getArray(key);
         assertEquals(et, a.elementType(), key);
-        assertEquals(java.lang.reflect.Array.getLength(data), a.length(), key);
+        assertEquals(data instanceof GgufStrings g ? g.length() : java.lang.reflect.Array.getLength(data), a.length(), key);
         assertEquals(new GgufArray(et, a.length(), data), a, key);
         assertEquals(GgufValueType.ARRAY, m.entry(key).orElseThrow().type());
     }
