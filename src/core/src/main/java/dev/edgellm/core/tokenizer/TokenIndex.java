@@ -1,33 +1,38 @@
 package dev.edgellm.core.tokenizer;
 
+import dev.edgellm.core.gguf.GgufStrings;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
 /**
- * Token text to id: an open-addressing table of ids over the vocabulary's own strings. One int per
- * slot (two slots per token) replaces a {@code HashMap} node and a boxed {@code Integer} per token:
- * about 2 MB instead of 15 MB for Gemma 3's 262,144 tokens. Immutable once built.
+ * Token text to id: an open-addressing table of ids over the vocabulary's own UTF-8 texts. One
+ * int per slot (two slots per token) replaces a {@code HashMap} node, a boxed {@code Integer} and
+ * a {@code String} per token: 2 MB for Gemma 3's 262,144 tokens. Immutable once built.
  */
 final class TokenIndex {
     private static final int EMPTY = -1;
 
-    private final String[] texts;
+    private final GgufStrings texts;
     /** Ids, or {@link #EMPTY}; a power-of-two length of at least twice the vocabulary. */
     private final int[] slots;
     private final int mask;
 
     /**
-     * Indexes {@code texts[0..n)}.
+     * Indexes every text of {@code texts}.
      *
      * @throws IllegalArgumentException naming the text and both ids when a text occurs twice
      */
-    TokenIndex(String[] texts) {
+    TokenIndex(GgufStrings texts) {
         this.texts = texts;
-        int capacity = Integer.highestOneBit(Math.max(2, texts.length) * 2 - 1) << 1;
+        int capacity = Integer.highestOneBit(Math.max(2, texts.length()) * 2 - 1) << 1;
         this.slots = new int[capacity];
         this.mask = capacity - 1;
-        java.util.Arrays.fill(slots, EMPTY);
-        for (int id = 0; id < texts.length; id++) {
-            int slot = slot(texts[id]);
+        Arrays.fill(slots, EMPTY);
+        for (int id = 0; id < texts.length(); id++) {
+            byte[] utf8 = texts.bytes(id);
+            int slot = slot(utf8);
             if (slots[slot] != EMPTY) {
-                throw new IllegalArgumentException("'" + texts[id] + "' has ids " + slots[slot] + " and " + id);
+                throw new IllegalArgumentException("'" + texts.get(id) + "' has ids " + slots[slot] + " and " + id);
             }
             slots[slot] = id;
         }
@@ -35,14 +40,14 @@ final class TokenIndex {
 
     /** The id of {@code text}, or -1. */
     int get(String text) {
-        return slots[slot(text)];
+        return slots[slot(text.getBytes(StandardCharsets.UTF_8))];
     }
 
-    /** The slot holding {@code text}, or the empty slot where it would go (linear probing). */
-    private int slot(String text) {
-        int h = text.hashCode() * 0x9E3779B9;
+    /** The slot holding {@code utf8}, or the empty slot where it would go (linear probing). */
+    private int slot(byte[] utf8) {
+        int h = GgufStrings.hash(utf8, 0, utf8.length) * 0x9E3779B9;
         int i = (h ^ (h >>> 16)) & mask;
-        while (slots[i] != EMPTY && !texts[slots[i]].equals(text)) {
+        while (slots[i] != EMPTY && !texts.contentEquals(slots[i], utf8, 0, utf8.length)) {
             i = (i + 1) & mask;
         }
         return i;

@@ -3,6 +3,7 @@ package dev.edgellm.core.tokenizer;
 import dev.edgellm.core.gguf.GgufArray;
 import dev.edgellm.core.gguf.GgufFormatException;
 import dev.edgellm.core.gguf.GgufMetadata;
+import dev.edgellm.core.gguf.GgufStrings;
 import dev.edgellm.core.gguf.GgufValueType;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -72,7 +73,8 @@ public final class Tokenizer {
             "<|calls|>", "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>",
             "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>", "<\uFF5Cend\u2581of\u2581sentence\uFF5C>", "[e~[");
 
-    private final String[] texts;
+    /** Piece texts as UTF-8 (a {@code String} each would be ~56 bytes per token). */
+    private final GgufStrings texts;
     private final float[] scores;
     private final TokenType[] types;
     private final int[] attrs;
@@ -90,27 +92,24 @@ public final class Tokenizer {
     private final int maxTokenChars;
     /** Special-token candidates (control, user-defined, unknown) in llama.cpp's partition order. */
     private final int[] specials;
+    /** Texts of {@link #specials}, in the same order. */
+    private final String[] specialTexts;
     private final SpecialTokenTrie specialTrie;
 
-    private Tokenizer(String source, String[] texts, float[] scores, int[] rawTypes, GgufMetadata md) {
-        int n = texts.length;
-        this.texts = texts;
+    private Tokenizer(String source, GgufStrings pieces, float[] scores, int[] rawTypes, GgufMetadata md) {
+        int n = pieces.length();
+        this.texts = renameEmpty(pieces);
         this.scores = scores;
         this.types = new TokenType[n];
         this.attrs = new int[n];
         int maxChars = 0;
-        for (int i = 0; i < n; i++) {
-            if (texts[i].isEmpty()) {
-                texts[i] = "[EMPTY_" + i + "]"; // as llama.cpp
-            }
-        }
         try {
             this.ids = new TokenIndex(texts);
         } catch (IllegalArgumentException e) {
             throw new GgufFormatException(source + ": duplicate token in vocabulary '" + KEY_TOKENS + "': " + e.getMessage());
         }
         for (int i = 0; i < n; i++) {
-            maxChars = Math.max(maxChars, texts[i].length());
+            maxChars = Math.max(maxChars, texts.charLength(i));
             TokenType t = rawTypes == null ? TokenType.NORMAL : TokenType.of(rawTypes[i]);
             types[i] = t;
             attrs[i] = switch (t) {
@@ -167,7 +166,7 @@ public final class Tokenizer {
 
         // Control tokens whose text says "unused" are unused.
         for (int i = 0; i < n; i++) {
-            if ((attrs[i] & ATTR_CONTROL) != 0 && texts[i].contains("unused")) {
+            if ((attrs[i] & ATTR_CONTROL) != 0 && texts.get(i).contains("unused")) {
                 attrs[i] |= ATTR_UNUSED;
             }
         }
@@ -233,14 +232,14 @@ public final class Tokenizer {
         for (int i = 0, c = 0; i < n; i++) {
             if ((attrs[i] & (ATTR_CONTROL | ATTR_USER_DEFINED | ATTR_UNKNOWN)) != 0) {
                 cache[c++] = i;
-                utf8Length[i] = utf8Length(texts[i]);
+                utf8Length[i] = texts.byteLength(i);
             }
         }
         StdSort.sort(cache, (a, b) -> utf8Length[a] > utf8Length[b]);
         this.specials = cache;
-        String[] specialTexts = new String[count];
+        this.specialTexts = new String[count];
         for (int c = 0; c < count; c++) {
-            specialTexts[c] = texts[cache[c]];
+            specialTexts[c] = texts.get(cache[c]);
         }
         this.specialTrie = new SpecialTokenTrie(specialTexts);
 
@@ -282,8 +281,8 @@ public final class Tokenizer {
             throw new GgufFormatException(source + ": tokenizer model '" + model + "' is not supported (" + KEY_MODEL
                     + " must be 'llama', a SentencePiece vocabulary)");
         }
-        String[] tokens = md.getStringArray(KEY_TOKENS).clone();
-        int n = tokens.length;
+        GgufStrings tokens = md.getStrings(KEY_TOKENS);
+        int n = tokens.length();
         if (n == 0) {
             throw new GgufFormatException(source + ": metadata key '" + KEY_TOKENS + "' is an empty array");
         }
@@ -373,29 +372,11 @@ public final class Tokenizer {
         }
     }
 
-    private static int utf8Length(String s) {
-        int len = 0;
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c < 0x80) {
-                len += 1;
-            } else if (c < 0x800) {
-                len += 2;
-            } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
-                len += 4;
-                i++;
-            } else {
-                len += 3;
-            }
-        }
-        return len;
-    }
-
     // ---------------------------------------------------------------------------------------------
     // Vocabulary
 
     public int vocabSize() {
-        return texts.length;
+        return texts.length();
     }
 
     /**
@@ -433,7 +414,7 @@ public final class Tokenizer {
 
     /** The piece text as stored in the vocabulary (with '▁' for spaces, {@code <0xNN>} for bytes). */
     public String tokenText(int id) {
-        return texts[check(id)];
+        return texts.get(check(id));
     }
 
     /**
@@ -471,8 +452,8 @@ public final class Tokenizer {
     }
 
     private int check(int id) {
-        if (id < 0 || id >= texts.length) {
-            throw new IllegalArgumentException("token id " + id + " is out of range (vocabulary has " + texts.length + " tokens)");
+        if (id < 0 || id >= texts.length()) {
+            throw new IllegalArgumentException("token id " + id + " is out of range (vocabulary has " + texts.length() + " tokens)");
         }
         return id;
     }
@@ -492,15 +473,59 @@ public final class Tokenizer {
             return EMPTY;
         }
         if ((attr & (ATTR_UNKNOWN | ATTR_CONTROL | ATTR_USER_DEFINED)) != 0) {
-            return texts[id].getBytes(StandardCharsets.UTF_8);
+            return texts.bytes(id);
         }
         if ((attr & ATTR_NORMAL) != 0) {
-            return texts[id].replace(SPACE_MARK, ' ').getBytes(StandardCharsets.UTF_8);
+            return unescapeSpaces(texts.bytes(id));
         }
         if ((attr & ATTR_BYTE) != 0) {
-            return new byte[] {byteValue(texts[id])};
+            return new byte[] {byteValue(texts.get(id))};
         }
         return EMPTY;
+    }
+
+    /** UTF-8 of '▁' (U+2581), SentencePiece's escaped space. */
+    private static final byte[] SPACE_MARK_UTF8 = {(byte) 0xE2, (byte) 0x96, (byte) 0x81};
+
+    /** {@code utf8} with every '▁' turned into a space (the bytes of {@code replace('▁', ' ')}). */
+    private static byte[] unescapeSpaces(byte[] utf8) {
+        int marks = 0;
+        for (int i = 0; i + 2 < utf8.length; i++) {
+            if (utf8[i] == SPACE_MARK_UTF8[0] && utf8[i + 1] == SPACE_MARK_UTF8[1] && utf8[i + 2] == SPACE_MARK_UTF8[2]) {
+                marks++;
+                i += 2;
+            }
+        }
+        if (marks == 0) {
+            return utf8;
+        }
+        byte[] out = new byte[utf8.length - 2 * marks];
+        int o = 0;
+        for (int i = 0; i < utf8.length; i++) {
+            if (i + 2 < utf8.length && utf8[i] == SPACE_MARK_UTF8[0] && utf8[i + 1] == SPACE_MARK_UTF8[1] && utf8[i + 2] == SPACE_MARK_UTF8[2]) {
+                out[o++] = ' ';
+                i += 2;
+            } else {
+                out[o++] = utf8[i];
+            }
+        }
+        return out;
+    }
+
+    /** The vocabulary with empty texts renamed {@code [EMPTY_<id>]}, as llama.cpp does. */
+    private static GgufStrings renameEmpty(GgufStrings pieces) {
+        for (int i = 0; i < pieces.length(); i++) {
+            if (pieces.byteLength(i) == 0) {
+                String[] t = pieces.toArray();
+                for (int k = i; k < t.length; k++) {
+                    if (t[k].isEmpty()) {
+                        t[k] = "[EMPTY_" + k + "]";
+                    }
+                }
+                return GgufStrings.of(t);
+            }
+        }
+        return pieces;
     }
 
     /** The byte of a byte token: llama.cpp's {@code strtol(text.substr(3, 2), 16)}. */
@@ -655,7 +680,7 @@ public final class Tokenizer {
             if (!parseSpecial && (attr & (ATTR_CONTROL | ATTR_UNKNOWN)) != 0) {
                 continue;
             }
-            String t = texts[id];
+            String t = specialTexts[c];
             Fragments next = new Fragments();
             // Fragments come in text order, so the next occurrence found for an earlier fragment is
             // still the next one for a later fragment if it lies beyond that fragment's start: each

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.edgellm.core.gguf.GgufStrings;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -19,7 +20,7 @@ class TokenIndexTest {
         for (int i = 0; i < texts.length; i++) {
             String t;
             do {
-                // short texts with colliding hash codes ("Aa" and "BB" hash alike) and non-ASCII ones
+                // short texts with colliding String hash codes ("Aa" and "BB") and non-ASCII ones
                 StringBuilder b = new StringBuilder();
                 for (int k = 0, n = 1 + rnd.nextInt(4); k < n; k++) {
                     b.append(switch (rnd.nextInt(4)) {
@@ -34,7 +35,7 @@ class TokenIndexTest {
             texts[i] = t;
             expected.put(t, i);
         }
-        TokenIndex index = new TokenIndex(texts);
+        TokenIndex index = new TokenIndex(GgufStrings.of(texts));
         for (int i = 0; i < texts.length; i++) {
             assertEquals(i, index.get(texts[i]), texts[i]);
         }
@@ -45,14 +46,14 @@ class TokenIndexTest {
 
     @Test
     void oneTokenVocabulary() {
-        TokenIndex index = new TokenIndex(new String[] {"x"});
+        TokenIndex index = new TokenIndex(GgufStrings.of("x"));
         assertEquals(0, index.get("x"));
         assertEquals(-1, index.get("y"));
     }
 
     @Test
     void aDuplicateNamesTheTextAndBothIds() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new TokenIndex(new String[] {"a", "Aa", "b", "BB", "Aa"}));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new TokenIndex(GgufStrings.of("a", "Aa", "b", "BB", "Aa")));
         assertEquals("'Aa' has ids 1 and 4", e.getMessage());
     }
 }
