@@ -40,7 +40,18 @@ final class TokenIndex {
 
     /** The id of {@code text}, or -1. */
     int get(String text) {
-        return slots[slot(text.getBytes(StandardCharsets.UTF_8))];
+        int id = slots[slot(text.getBytes(StandardCharsets.UTF_8))];
+        // getBytes turns a lone surrogate into '?': such a text matches no piece, not the piece "?"
+        return id >= 0 && hasSurrogate(text) && !texts.get(id).equals(text) ? -1 : id;
+    }
+
+    private static boolean hasSurrogate(String text) {
+        for (int i = 0; i < text.length(); i++) {
+            if (Character.isSurrogate(text.charAt(i))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The slot holding {@code utf8}, or the empty slot where it would go (linear probing). */

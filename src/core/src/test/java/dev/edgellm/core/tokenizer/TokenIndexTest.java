@@ -45,6 +45,16 @@ class TokenIndexTest {
     }
 
     @Test
+    void aLoneSurrogateMatchesNothing() {
+        TokenIndex index = new TokenIndex(GgufStrings.of("?", "a?", "\uD834\uDD1E"));
+        assertEquals(-1, index.get("\uD800"));
+        assertEquals(-1, index.get("a\uDC00"));
+        assertEquals(0, index.get("?"));
+        assertEquals(1, index.get("a?"));
+        assertEquals(2, index.get("\uD834\uDD1E"), "a surrogate pair is an ordinary code point");
+    }
+
+    @Test
     void oneTokenVocabulary() {
         TokenIndex index = new TokenIndex(GgufStrings.of("x"));
         assertEquals(0, index.get("x"));
