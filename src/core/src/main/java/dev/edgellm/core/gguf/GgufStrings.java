@@ -65,6 +65,11 @@ public final class GgufStrings {
         return Arrays.equals(utf8, start(i), ends[i], b, from, to);
     }
 
+    /** Whether elements {@code i} and {@code j} are the same text. */
+    public boolean contentEquals(int i, int j) {
+        return Arrays.equals(utf8, start(i), ends[i], utf8, start(j), ends[j]);
+    }
+
     /** {@link #hash(byte[], int, int)} of element {@code i}. */
     public int hash(int i) {
         return hash(utf8, start(i), ends[i]);
@@ -104,10 +109,14 @@ public final class GgufStrings {
         return i == 0 ? 0 : ends[i - 1];
     }
 
+    /** Bytes of all elements. */
+    private int size() {
+        return ends.length == 0 ? 0 : ends[ends.length - 1];
+    }
+
     @Override
     public boolean equals(Object o) {
-        return o instanceof GgufStrings s && Arrays.equals(ends, s.ends) && Arrays.equals(utf8, 0, length() == 0 ? 0 : ends[length() - 1],
-                s.utf8, 0, s.length() == 0 ? 0 : s.ends[s.length() - 1]);
+        return o instanceof GgufStrings s && Arrays.equals(ends, s.ends) && Arrays.equals(utf8, 0, size(), s.utf8, 0, s.size());
     }
 
     @Override
@@ -117,6 +126,6 @@ public final class GgufStrings {
 
     @Override
     public String toString() {
-        return "GgufStrings[" + length() + " strings, " + (length() == 0 ? 0 : ends[length() - 1]) + " bytes]";
+        return "GgufStrings[" + length() + " strings, " + size() + " bytes]";
     }
 }

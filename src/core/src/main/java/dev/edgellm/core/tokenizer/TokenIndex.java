@@ -3,6 +3,7 @@ package dev.edgellm.core.tokenizer;
 import dev.edgellm.core.gguf.GgufStrings;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.function.IntPredicate;
 
 /**
  * Token text to id: an open-addressing table of ids over the vocabulary's own UTF-8 texts. One
@@ -29,8 +30,8 @@ final class TokenIndex {
         this.mask = capacity - 1;
         Arrays.fill(slots, EMPTY);
         for (int id = 0; id < texts.length(); id++) {
-            byte[] utf8 = texts.bytes(id);
-            int slot = slot(utf8);
+            int text = id;
+            int slot = probe(texts.hash(id), other -> texts.contentEquals(other, text));
             if (slots[slot] != EMPTY) {
                 throw new IllegalArgumentException("'" + texts.get(id) + "' has ids " + slots[slot] + " and " + id);
             }
@@ -40,7 +41,8 @@ final class TokenIndex {
 
     /** The id of {@code text}, or -1. */
     int get(String text) {
-        int id = slots[slot(text.getBytes(StandardCharsets.UTF_8))];
+        byte[] utf8 = text.getBytes(StandardCharsets.UTF_8);
+        int id = slots[probe(GgufStrings.hash(utf8, 0, utf8.length), other -> texts.contentEquals(other, utf8, 0, utf8.length))];
         // getBytes turns a lone surrogate into '?': such a text matches no piece, not the piece "?"
         return id >= 0 && hasSurrogate(text) && !texts.get(id).equals(text) ? -1 : id;
     }
@@ -54,11 +56,14 @@ final class TokenIndex {
         return false;
     }
 
-    /** The slot holding {@code utf8}, or the empty slot where it would go (linear probing). */
-    private int slot(byte[] utf8) {
-        int h = GgufStrings.hash(utf8, 0, utf8.length) * 0x9E3779B9;
+    /**
+     * The slot holding the text with this {@link GgufStrings#hash}, {@code sameText} telling whether a
+     * stored id is that text, or the empty slot where it would go (linear probing).
+     */
+    private int probe(int hash, IntPredicate sameText) {
+        int h = hash * 0x9E3779B9;
         int i = (h ^ (h >>> 16)) & mask;
-        while (slots[i] != EMPTY && !texts.contentEquals(slots[i], utf8, 0, utf8.length)) {
+        while (slots[i] != EMPTY && !sameText.test(slots[i])) {
             i = (i + 1) & mask;
         }
         return i;

@@ -490,19 +490,17 @@ public final class Tokenizer {
     /** {@code utf8} with every '▁' turned into a space (the bytes of {@code replace('▁', ' ')}). */
     private static byte[] unescapeSpaces(byte[] utf8) {
         int marks = 0;
-        for (int i = 0; i + 2 < utf8.length; i++) {
-            if (utf8[i] == SPACE_MARK_UTF8[0] && utf8[i + 1] == SPACE_MARK_UTF8[1] && utf8[i + 2] == SPACE_MARK_UTF8[2]) {
+        for (int i = 0; i < utf8.length; i++) {
+            if (isSpaceMark(utf8, i)) {
                 marks++;
-                i += 2;
             }
         }
         if (marks == 0) {
             return utf8;
         }
         byte[] out = new byte[utf8.length - 2 * marks];
-        int o = 0;
-        for (int i = 0; i < utf8.length; i++) {
-            if (i + 2 < utf8.length && utf8[i] == SPACE_MARK_UTF8[0] && utf8[i + 1] == SPACE_MARK_UTF8[1] && utf8[i + 2] == SPACE_MARK_UTF8[2]) {
+        for (int i = 0, o = 0; i < utf8.length; i++) {
+            if (isSpaceMark(utf8, i)) {
                 out[o++] = ' ';
                 i += 2;
             } else {
@@ -510,6 +508,11 @@ public final class Tokenizer {
             }
         }
         return out;
+    }
+
+    /** Whether '▁' starts at {@code utf8[i]} (0xE2 never continues a character, so matches never overlap). */
+    private static boolean isSpaceMark(byte[] utf8, int i) {
+        return i + 2 < utf8.length && utf8[i] == SPACE_MARK_UTF8[0] && utf8[i + 1] == SPACE_MARK_UTF8[1] && utf8[i + 2] == SPACE_MARK_UTF8[2];
     }
 
     /** The vocabulary with empty texts renamed {@code [EMPTY_<id>]}, as llama.cpp does. */

@@ -33,6 +33,15 @@ class GgufStringsTest {
     }
 
     @Test
+    void elementsCompareWithEachOther() {
+        GgufStrings g = GgufStrings.of("ab", "a", "ab", "", "b");
+        assertTrue(g.contentEquals(0, 2));
+        assertTrue(g.contentEquals(1, 1));
+        assertFalse(g.contentEquals(0, 1), "a prefix is not the text");
+        assertFalse(g.contentEquals(3, 4));
+    }
+
+    @Test
     void equalityIsByContent() {
         assertEquals(GgufStrings.of(TEXTS), GgufStrings.of(TEXTS.clone()));
         assertEquals(GgufStrings.of(TEXTS).hashCode(), GgufStrings.of(TEXTS.clone()).hashCode());
