@@ -2,6 +2,7 @@ package dev.edgellm.service.testing;
 
 import static io.restassured.RestAssured.given;
 
+import java.net.ConnectException;
 import java.time.Duration;
 import java.util.function.BooleanSupplier;
 
@@ -9,15 +10,48 @@ import java.util.function.BooleanSupplier;
 public final class Await {
     private Await() {}
 
-    /** Waits up to 60 s for {@code condition}. */
+    /**
+     * Waits up to 60 s for {@code condition}. A refused connection counts as "not yet" and is
+     * retried: a freshly launched application (the packaged jar of the {@code ...IT} tests) can be
+     * reported started a moment before its socket accepts on a loaded machine. Any other exception
+     * fails at once; on time-out the last refusal is the cause.
+     */
     public static void until(String what, BooleanSupplier condition) throws InterruptedException {
-        long end = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (!condition.getAsBoolean()) {
+        long start = System.nanoTime();
+        long end = start + Duration.ofSeconds(60).toNanos();
+        Exception refused = null;
+        int refusals = 0;
+        while (true) {
+            try {
+                if (condition.getAsBoolean()) {
+                    if (refusals > 0) {
+                        System.err.printf("Await: %s after %d refused connection(s) over %d ms (last: %s)%n", what, refusals,
+                                (System.nanoTime() - start) / 1_000_000, refused);
+                    }
+                    return;
+                }
+            } catch (Exception e) { // RestAssured throws a ConnectException undeclared
+                if (!isRefused(e)) {
+                    throw e;
+                }
+                refused = e;
+                refusals++;
+            }
             if (System.nanoTime() > end) {
-                throw new AssertionError("timed out waiting for " + what);
+                throw new AssertionError("timed out waiting for " + what, refused);
             }
             Thread.sleep(20);
         }
+    }
+
+    /** Whether {@code e} is, or was caused by, a refused TCP connection. */
+    static boolean isRefused(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof ConnectException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Waits until the model is loaded ({@code /q/health/started} is UP). */
