@@ -31,15 +31,23 @@ public final class LanguageModel implements AutoCloseable {
                     + " tokens but token_embd.weight has " + config.vocabSize() + " rows");
         }
         this.weights = ModelWeights.load(file, config, backend);
-        this.pass = switch (Architecture.of(config.architecture(), file.path().toString())) {
-            case LLAMA -> new LlamaForward(config, weights);
-            case GEMMA3 -> new Gemma3Forward(config, weights);
-        };
+        ForwardPass p;
+        try {
+            p = switch (Architecture.of(config.architecture(), file.path().toString())) {
+                case LLAMA -> new LlamaForward(config, weights);
+                case GEMMA3 -> new Gemma3Forward(config, weights);
+            };
+        } catch (RuntimeException e) {
+            weights.close();
+            throw e;
+        }
+        this.pass = p;
     }
 
     /**
      * Maps a GGUF file and prepares its weights on {@code backend}. The backend stays owned by the
-     * caller; closing the model unmaps the file.
+     * caller; closing the model releases what the backend holds for its weights (repacked copies,
+     * device memory) and unmaps the file. Close the model's sessions first, and the backend after.
      */
     public static LanguageModel load(Path path, Backend backend) throws IOException {
         GgufFile file = GgufFile.open(path);
@@ -108,6 +116,10 @@ public final class LanguageModel implements AutoCloseable {
 
     @Override
     public void close() {
-        file.close();
+        try {
+            weights.close();
+        } finally {
+            file.close();
+        }
     }
 }

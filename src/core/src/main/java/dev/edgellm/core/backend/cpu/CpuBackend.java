@@ -108,22 +108,12 @@ public abstract class CpuBackend implements Backend {
         pool.close();
     }
 
-    private final java.util.Map<Weight, float[]> vectors = new java.util.IdentityHashMap<>();
-
     /**
-     * A small weight (a norm's gain vector) decoded to floats once and kept: such weights are read
-     * whole on every use, and they are a few KB.
+     * A small weight (a norm's gain vector) as floats: such weights are read whole on every use, and
+     * they are a few KB, so the weight keeps its decoded copy.
      */
     protected float[] vector(Weight w) {
-        float[] v = vectors.get(w);
-        if (v == null) {
-            HostWeight hw = (HostWeight) w;
-            int n = Math.multiplyExact(hw.rows(), hw.cols());
-            v = new float[n];
-            Codecs.dequantizeRow(hw.type(), hw.data(), 0, v, 0, n);
-            vectors.put(w, v);
-        }
-        return v;
+        return ((HostWeight) w).floats();
     }
 
     /** The float array behind a buffer of this backend. */

@@ -1,0 +1,264 @@
+package dev.edgellm.backend.vector;
+
+import static dev.edgellm.backend.vector.Simd.ALL;
+import static dev.edgellm.backend.vector.Simd.BR;
+import static dev.edgellm.backend.vector.Simd.F;
+import static dev.edgellm.backend.vector.Simd.I;
+import static dev.edgellm.backend.vector.Simd.L;
+import static dev.edgellm.backend.vector.Simd.R;
+import static dev.edgellm.backend.vector.Simd.S;
+import static dev.edgellm.core.tensor.Codecs.QK;
+
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Integer kernels for Q4_0 and Q8_0 weights repacked into {@link Simd#R}-row groups
+ * ({@link PackedWeight}), against activations quantized to Q8_0: each lane of a short vector is
+ * one row, so one vector operation advances {@code R} rows by one column.
+ *
+ * <h2>Arithmetic: exactly the oracle's</h2>
+ * For every (row, token) pair and block {@code b}, the block's integer dot product
+ * {@code isum = sum_j w_j * a_j} ({@code w_j = nibble - 8} for Q4_0, the signed quant for Q8_0;
+ * {@code a_j} the activation's int8 quant) is computed exactly, then
+ * {@code acc = acc + (float) isum * (d_w * d_a)} in float, blocks in order from {@code acc = 0}:
+ * the very operations of {@code ScalarKernels.dotQ4_0Q8_0}/{@code dotQ8_0Q8_0} (and llama.cpp's
+ * {@code vec_dot_q4_0_q8_0} up to its float accumulation order). So the results are the scalar
+ * oracle's bits, whatever the species, the batch or the thread split.
+ * <ul>
+ *   <li><b>Q4_0</b> sums in 16-bit lanes: the lane starts at {@code -8 * sum_j a_j} (the nibbles'
+ *       offset, per activation block) and adds {@code lo_j * a_j + hi_j * a_{j+16}} for the 16
+ *       bytes; intermediate values may wrap, but the final value lies within +-32,512 (|a| <= 127),
+ *       so 16-bit modular arithmetic gives it exactly.
+ *   <li><b>Q8_0</b> products {@code w * a} fit 16 bits (|w| <= 128, |a| <= 127) and so do sums of
+ *       two; pairs are widened to 32-bit lanes and added there.
+ *   <li><b>Scales</b>: the fp16 weight scale's bits are moved into a float's ({@code sign | (h &
+ *       0x7fff) << 13}), which is {@code d_w * 2^-112} exactly (fp16 subnormals included), and
+ *       multiplied by {@code d_a * 2^112} (exact: a power-of-two scaling that cannot overflow for
+ *       an fp16 {@code d_a}): one rounding of the real product {@code d_w * d_a}, as the oracle's
+ *       {@code d_w * d_a}.
+ * </ul>
+ *
+ * <p>Matrix-vector ({@code matvec*}, one token) and matrix-matrix ({@code gemm4*}, four tokens
+ * sharing each widened weight vector) compute the same values; the caller runs whole 4-token tiles
+ * through {@code gemm4*} and the rest through {@code matvec*}.
+ */
+final class IntKernels {
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** {@code 2^112}: rebias of an fp16 exponent moved into a float. */
+    static final float P112 = 0x1p112f;
+    /** Keeps the sign and the fp16 magnitude of a sign-extended fp16 shifted left by 13. */
+    private static final int F16_BITS = 0x8FFFE000;
+    /** Float lane groups per short vector. */
+    private static final int PARTS = 2;
+
+    private IntKernels() {}
+
+    /** The widened bytes {@code j} of a group's rows: one byte per row, zero- or sign-extended. */
+    private static ShortVector bytesU(long a) {
+        return (ShortVector) ByteVector.fromMemorySegment(BR, ALL, a, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+    }
+
+    private static ShortVector bytesS(long a) {
+        return (ShortVector) ByteVector.fromMemorySegment(BR, ALL, a, LE).convertShape(VectorOperators.B2S, S, 0);
+    }
+
+    /** Rows {@code [part*L, part*L+L)} of a group's fp16 scales ({@code sc}) as {@code d * 2^-112}. */
+    private static FloatVector scales(ShortVector sc, int part) {
+        return ((IntVector) sc.convertShape(VectorOperators.S2I, I, part)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                .reinterpretAsFloats();
+    }
+
+    /** {@code acc + (float) isum[part] * (scale * m)}: one block's contribution to {@link #L} rows. */
+    private static FloatVector accumulate(FloatVector acc, ShortVector isum, FloatVector scale, float m, int part) {
+        return acc.add(((FloatVector) isum.convertShape(VectorOperators.S2F, F, part)).mul(scale.mul(m)));
+    }
+
+    private static FloatVector accumulate(FloatVector acc, IntVector isum, FloatVector scale, float m) {
+        return acc.add(((FloatVector) isum.convert(VectorOperators.I2F, 0)).mul(scale.mul(m)));
+    }
+
+    /** Stores a group's {@code R} results (two float vectors) at {@code out[o..]}, only the {@code n} real rows. */
+    private static void store(FloatVector a0, FloatVector a1, float[] out, int o, int n) {
+        if (n == R) {
+            a0.intoArray(out, o);
+            a1.intoArray(out, o + L);
+        } else {
+            a0.intoArray(out, o, F.indexInRange(0, n));
+            a1.intoArray(out, o + L, F.indexInRange(L, n));
+        }
+    }
+
+    // ---- Q4_0 ---------------------------------------------------------------------------------------
+
+    /**
+     * One token: rows of groups {@code [g0, g1)} of the Q4_0 weight at {@code base} ({@code blocks}
+     * block columns, records of {@code bb} bytes) dotted with activation quants {@code xq[x0..]},
+     * scales {@code xd[s0..]} and offsets {@code xo[s0..]} ({@code -8 * sum} per block); row
+     * {@code r}'s result to {@code out[o0 + r]} for {@code r < rows}.
+     */
+    static void matvecQ4_0Q8_0(long base, int blocks, long bb, short[] xq, int x0, float[] xd, short[] xo, int s0,
+                                float[] out, int o0, int rows, int g0, int g1) {
+        for (int g = g0; g < g1; g++) {
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = FloatVector.zero(F);
+            long p = base + (long) g * blocks * bb;
+            for (int b = 0; b < blocks; b++, p += bb) {
+                ShortVector lo = ShortVector.broadcast(S, xo[s0 + b]);
+                ShortVector hi = ShortVector.zero(S);
+                int q = x0 + b * QK;
+                long w = p + 2L * R;
+                for (int j = 0; j < 16; j++, w += R) {
+                    ShortVector v = bytesU(w);
+                    lo = lo.add(v.and((short) 15).mul(xq[q + j]));
+                    hi = hi.add(v.lanewise(VectorOperators.LSHR, 4).mul(xq[q + j + 16]));
+                }
+                ShortVector isum = lo.add(hi);
+                ShortVector sc = ShortVector.fromMemorySegment(S, ALL, p, LE);
+                float m = xd[s0 + b] * P112;
+                a0 = accumulate(a0, isum, scales(sc, 0), m, 0);
+                a1 = accumulate(a1, isum, scales(sc, 1), m, 1);
+            }
+            store(a0, a1, out, o0 + g * R, Math.min(R, rows - g * R));
+        }
+    }
+
+    /**
+     * Four tokens at once against group {@code g} (each widened weight vector is used four times):
+     * token {@code t}'s activations at {@code xq[x0 + t*cols ..]}, its block values at
+     * {@code xd/xo[s0 + t*blocks ..]}, its results at {@code out[o0 + t*rows + ..]}.
+     */
+    static void gemm4Q4_0Q8_0(long base, int blocks, long bb, int cols, short[] xq, int x0, float[] xd, short[] xo, int s0,
+                               float[] out, int o0, int rows, int g) {
+        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a10 = FloatVector.zero(F), a11 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a30 = FloatVector.zero(F), a31 = FloatVector.zero(F);
+        long p = base + (long) g * blocks * bb;
+        int x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
+        int s1 = s0 + blocks, s2 = s1 + blocks, s3 = s2 + blocks;
+        for (int b = 0; b < blocks; b++, p += bb) {
+            ShortVector c0 = ShortVector.broadcast(S, xo[s0 + b]);
+            ShortVector c1 = ShortVector.broadcast(S, xo[s1 + b]);
+            ShortVector c2 = ShortVector.broadcast(S, xo[s2 + b]);
+            ShortVector c3 = ShortVector.broadcast(S, xo[s3 + b]);
+            int q = b * QK;
+            long w = p + 2L * R;
+            for (int j = 0; j < 16; j++, w += R) {
+                ShortVector v = bytesU(w);
+                ShortVector lo = v.and((short) 15);
+                ShortVector hi = v.lanewise(VectorOperators.LSHR, 4);
+                int k = q + j;
+                c0 = c0.add(lo.mul(xq[x0 + k]).add(hi.mul(xq[x0 + k + 16])));
+                c1 = c1.add(lo.mul(xq[x1 + k]).add(hi.mul(xq[x1 + k + 16])));
+                c2 = c2.add(lo.mul(xq[x2 + k]).add(hi.mul(xq[x2 + k + 16])));
+                c3 = c3.add(lo.mul(xq[x3 + k]).add(hi.mul(xq[x3 + k + 16])));
+            }
+            ShortVector sc = ShortVector.fromMemorySegment(S, ALL, p, LE);
+            FloatVector d0 = scales(sc, 0);
+            FloatVector d1 = scales(sc, 1);
+            float m0 = xd[s0 + b] * P112, m1 = xd[s1 + b] * P112, m2 = xd[s2 + b] * P112, m3 = xd[s3 + b] * P112;
+            a00 = accumulate(a00, c0, d0, m0, 0);
+            a01 = accumulate(a01, c0, d1, m0, 1);
+            a10 = accumulate(a10, c1, d0, m1, 0);
+            a11 = accumulate(a11, c1, d1, m1, 1);
+            a20 = accumulate(a20, c2, d0, m2, 0);
+            a21 = accumulate(a21, c2, d1, m2, 1);
+            a30 = accumulate(a30, c3, d0, m3, 0);
+            a31 = accumulate(a31, c3, d1, m3, 1);
+        }
+        int n = Math.min(R, rows - g * R);
+        int o = o0 + g * R;
+        store(a00, a01, out, o, n);
+        store(a10, a11, out, o + rows, n);
+        store(a20, a21, out, o + 2 * rows, n);
+        store(a30, a31, out, o + 3 * rows, n);
+    }
+
+    // ---- Q8_0 ---------------------------------------------------------------------------------------
+
+    /** {@link #matvecQ4_0Q8_0} for Q8_0 weights (no offsets: the quants are signed). */
+    static void matvecQ8_0Q8_0(long base, int blocks, long bb, short[] xq, int x0, float[] xd, int s0,
+                                float[] out, int o0, int rows, int g0, int g1) {
+        for (int g = g0; g < g1; g++) {
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = FloatVector.zero(F);
+            long p = base + (long) g * blocks * bb;
+            for (int b = 0; b < blocks; b++, p += bb) {
+                IntVector c0 = IntVector.zero(I);
+                IntVector c1 = IntVector.zero(I);
+                int q = x0 + b * QK;
+                long w = p + 2L * R;
+                for (int j = 0; j < QK; j += 2, w += 2L * R) {
+                    ShortVector pair = bytesS(w).mul(xq[q + j]).add(bytesS(w + R).mul(xq[q + j + 1]));
+                    c0 = c0.add((IntVector) pair.convertShape(VectorOperators.S2I, I, 0));
+                    c1 = c1.add((IntVector) pair.convertShape(VectorOperators.S2I, I, 1));
+                }
+                ShortVector sc = ShortVector.fromMemorySegment(S, ALL, p, LE);
+                float m = xd[s0 + b] * P112;
+                a0 = accumulate(a0, c0, scales(sc, 0), m);
+                a1 = accumulate(a1, c1, scales(sc, 1), m);
+            }
+            store(a0, a1, out, o0 + g * R, Math.min(R, rows - g * R));
+        }
+    }
+
+    /** {@link #gemm4Q4_0Q8_0} for Q8_0 weights. */
+    static void gemm4Q8_0Q8_0(long base, int blocks, long bb, int cols, short[] xq, int x0, float[] xd, int s0,
+                               float[] out, int o0, int rows, int g) {
+        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a10 = FloatVector.zero(F), a11 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a30 = FloatVector.zero(F), a31 = FloatVector.zero(F);
+        long p = base + (long) g * blocks * bb;
+        int x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
+        int s1 = s0 + blocks, s2 = s1 + blocks, s3 = s2 + blocks;
+        for (int b = 0; b < blocks; b++, p += bb) {
+            IntVector c00 = IntVector.zero(I), c01 = IntVector.zero(I), c10 = IntVector.zero(I), c11 = IntVector.zero(I);
+            IntVector c20 = IntVector.zero(I), c21 = IntVector.zero(I), c30 = IntVector.zero(I), c31 = IntVector.zero(I);
+            int q = b * QK;
+            long w = p + 2L * R;
+            for (int j = 0; j < QK; j += 2, w += 2L * R) {
+                ShortVector v = bytesS(w);
+                ShortVector u = bytesS(w + R);
+                int k = q + j;
+                ShortVector p0 = v.mul(xq[x0 + k]).add(u.mul(xq[x0 + k + 1]));
+                ShortVector p1 = v.mul(xq[x1 + k]).add(u.mul(xq[x1 + k + 1]));
+                ShortVector p2 = v.mul(xq[x2 + k]).add(u.mul(xq[x2 + k + 1]));
+                ShortVector p3 = v.mul(xq[x3 + k]).add(u.mul(xq[x3 + k + 1]));
+                c00 = c00.add((IntVector) p0.convertShape(VectorOperators.S2I, I, 0));
+                c01 = c01.add((IntVector) p0.convertShape(VectorOperators.S2I, I, 1));
+                c10 = c10.add((IntVector) p1.convertShape(VectorOperators.S2I, I, 0));
+                c11 = c11.add((IntVector) p1.convertShape(VectorOperators.S2I, I, 1));
+                c20 = c20.add((IntVector) p2.convertShape(VectorOperators.S2I, I, 0));
+                c21 = c21.add((IntVector) p2.convertShape(VectorOperators.S2I, I, 1));
+                c30 = c30.add((IntVector) p3.convertShape(VectorOperators.S2I, I, 0));
+                c31 = c31.add((IntVector) p3.convertShape(VectorOperators.S2I, I, 1));
+            }
+            ShortVector sc = ShortVector.fromMemorySegment(S, ALL, p, LE);
+            FloatVector d0 = scales(sc, 0);
+            FloatVector d1 = scales(sc, 1);
+            float m0 = xd[s0 + b] * P112, m1 = xd[s1 + b] * P112, m2 = xd[s2 + b] * P112, m3 = xd[s3 + b] * P112;
+            a00 = accumulate(a00, c00, d0, m0);
+            a01 = accumulate(a01, c01, d1, m0);
+            a10 = accumulate(a10, c10, d0, m1);
+            a11 = accumulate(a11, c11, d1, m1);
+            a20 = accumulate(a20, c20, d0, m2);
+            a21 = accumulate(a21, c21, d1, m2);
+            a30 = accumulate(a30, c30, d0, m3);
+            a31 = accumulate(a31, c31, d1, m3);
+        }
+        int n = Math.min(R, rows - g * R);
+        int o = o0 + g * R;
+        store(a00, a01, out, o, n);
+        store(a10, a11, out, o + rows, n);
+        store(a20, a21, out, o + 2 * rows, n);
+        store(a30, a31, out, o + 3 * rows, n);
+    }
+
+    static {
+        if (R != PARTS * L) {
+            throw new AssertionError("a short vector must hold exactly two float vectors' lanes");
+        }
+    }
+}

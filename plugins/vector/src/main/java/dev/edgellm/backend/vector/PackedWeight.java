@@ -1,0 +1,242 @@
+package dev.edgellm.backend.vector;
+
+import static dev.edgellm.backend.vector.Simd.R;
+import static dev.edgellm.core.tensor.Codecs.LE_SHORT;
+import static dev.edgellm.core.tensor.Codecs.QK;
+
+import dev.edgellm.core.backend.Weight;
+import dev.edgellm.core.gguf.GgmlType;
+import dev.edgellm.core.gguf.GgufTensor;
+import dev.edgellm.core.util.WorkerPool;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * A Q4_0 or Q8_0 weight repacked at load time into row-interleaved groups, in memory this backend
+ * owns (an {@link Arena} per weight, freed by {@link #close()}), so that the integer kernels
+ * ({@link IntKernels}) load one byte of {@link Simd#R} rows with one vector load.
+ *
+ * <h2>Layout</h2>
+ * Rows are taken in groups of {@link Simd#R} (32 at 512 bits); the last group is padded with
+ * zero rows (zero scale, zero quants: they compute to nothing and are never stored). Group
+ * {@code g}'s block column {@code b} (columns {@code [32b, 32b+32)} of its rows) is one record of
+ * {@link #blockBytes()} bytes at {@code (g * blocks + b) * blockBytes}, so each group is one
+ * contiguous stream:
+ * <pre>
+ *   fp16 d[R]                the R rows' scales, row order
+ *   Q4_0: byte q[16][R]      q[j][r] = byte j of row r's block (low nibble: column j, high: j + 16)
+ *   Q8_0: byte q[32][R]      q[j][r] = quant j of row r's block (signed)
+ * </pre>
+ * The bytes are the file's bytes, moved: a record holds exactly what {@code R} ggml blocks hold
+ * (18 or 34 bytes per row), so the copy is the size of the tensor (plus the padding rows).
+ *
+ * <p>Repacking reads the tensor once through the mapping and then drops the mapped pages from the
+ * process ({@link MemorySegment#unload()}, {@code madvise(MADV_DONTNEED)}): the copy replaces
+ * them in resident memory instead of adding to them.
+ */
+final class PackedWeight implements Weight {
+    private final String name;
+    private final GgmlType type;
+    private final int rows;
+    private final int cols;
+    private final int blocks;
+    private final int groups;
+    private final long blockBytes;
+    private final Arena arena;
+    private final MemorySegment data;
+    private volatile float[] floats;
+    private volatile boolean closed;
+
+    private PackedWeight(String name, GgmlType type, int rows, int cols, Arena arena, MemorySegment data) {
+        this.name = name;
+        this.type = type;
+        this.rows = rows;
+        this.cols = cols;
+        this.blocks = cols / QK;
+        this.groups = groups(rows);
+        this.blockBytes = blockBytes(type);
+        this.arena = arena;
+        this.data = data;
+    }
+
+    /** Whether weights of this type are repacked (the integer kernels' types). */
+    static boolean packs(GgmlType type) {
+        return type == GgmlType.Q4_0 || type == GgmlType.Q8_0;
+    }
+
+    /** Row groups of a tensor with {@code rows} rows. */
+    static int groups(int rows) {
+        return (rows + R - 1) / R;
+    }
+
+    /** Bytes of one group's block record: R scales and R blocks' quants. */
+    static long blockBytes(GgmlType type) {
+        return (long) R * type.bytesPerBlock();
+    }
+
+    /** Bytes the repacked copy of a {@code rows x cols} tensor of {@code type} takes. */
+    static long packedBytes(GgmlType type, int rows, int cols) {
+        return (long) groups(rows) * (cols / QK) * blockBytes(type);
+    }
+
+    /**
+     * Repacks {@code t} (Q4_0 or Q8_0, rows a multiple of 32 long) into a new weight, groups split
+     * over {@code pool}'s threads, then drops the tensor's mapped pages.
+     */
+    static PackedWeight of(GgufTensor t, WorkerPool pool) {
+        GgmlType type = t.type();
+        if (!packs(type)) {
+            throw new IllegalArgumentException("tensor '" + t.name() + "': only Q4_0 and Q8_0 weights are repacked, not " + type);
+        }
+        int cols = t.cols();
+        int rows = t.rows();
+        if (cols % QK != 0) {
+            throw new IllegalArgumentException("tensor '" + t.name() + "': a " + type + " row must be a multiple of " + QK + " long, got " + cols);
+        }
+        long bytes = packedBytes(type, rows, cols);
+        Arena arena = Arena.ofShared();
+        try {
+            MemorySegment data = arena.allocate(Math.max(1, bytes), 64);
+            PackedWeight w = new PackedWeight(t.name(), type, rows, cols, arena, data);
+            MemorySegment src = t.data();
+            long rowBytes = t.rowBytes();
+            pool.parallelFor(w.groups, 8, (g0, g1) -> {
+                for (int g = g0; g < g1; g++) {
+                    w.packGroup(src, rowBytes, g);
+                }
+            });
+            if (src.isMapped()) {
+                src.unload();
+            }
+            return w;
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    /** Fills group {@code g} from the ggml rows in {@code src}. */
+    private void packGroup(MemorySegment src, long rowBytes, int g) {
+        int bpb = type.bytesPerBlock();
+        int quants = bpb - 2;
+        long out = (long) g * blocks * blockBytes;
+        int nr = Math.min(R, rows - g * R);
+        for (int r = 0; r < nr; r++) {
+            long in = (long) (g * R + r) * rowBytes;
+            long o = out;
+            for (int b = 0; b < blocks; b++, in += bpb, o += blockBytes) {
+                short d = src.get(LE_SHORT, in);
+                if ((d & 0x7c00) == 0x7c00) {
+                    throw new IllegalArgumentException(String.format("tensor '%s': block %d of row %d has a non-finite scale (fp16 bits 0x%04x, "
+                            + "byte %d of the tensor data)", name, b, g * R + r, d & 0xFFFF, in));
+                }
+                data.set(LE_SHORT, o + 2L * r, d);
+                long q = o + 2L * R + r;
+                for (int j = 0; j < quants; j++) {
+                    data.set(ValueLayout.JAVA_BYTE, q + (long) j * R, src.get(ValueLayout.JAVA_BYTE, in + 2 + j));
+                }
+            }
+        }
+        // padding rows stay zero (the arena zeroes what it allocates)
+    }
+
+    /** Elements of row {@code row} as floats into {@code out[off..off+cols)}: exactly {@code Codecs.dequantizeRow}'s values. */
+    void decodeRow(int row, float[] out, int off) {
+        int g = row / R;
+        int r = row % R;
+        long o = (long) g * blocks * blockBytes;
+        for (int b = 0; b < blocks; b++, o += blockBytes) {
+            float d = Float.float16ToFloat(data.get(LE_SHORT, o + 2L * r));
+            long q = o + 2L * R + r;
+            int x = off + b * QK;
+            if (type == GgmlType.Q4_0) {
+                for (int j = 0; j < 16; j++) {
+                    int packed = data.get(ValueLayout.JAVA_BYTE, q + (long) j * R) & 0xFF;
+                    out[x + j] = d * ((packed & 0x0F) - 8);
+                    out[x + j + 16] = d * ((packed >>> 4) - 8);
+                }
+            } else {
+                for (int j = 0; j < QK; j++) {
+                    out[x + j] = d * data.get(ValueLayout.JAVA_BYTE, q + (long) j * R);
+                }
+            }
+        }
+    }
+
+    /** Every element as floats, decoded on first use (only for small weights read whole). */
+    float[] floats() {
+        float[] v = floats;
+        if (v == null) {
+            v = new float[Math.multiplyExact(rows, cols)];
+            for (int r = 0; r < rows; r++) {
+                decodeRow(r, v, r * cols);
+            }
+            floats = v;
+        }
+        return v;
+    }
+
+    /** Absolute address of the packed data (the kernels read it through {@link Simd#ALL}). */
+    long address() {
+        checkOpen();
+        return data.address();
+    }
+
+    int blocks() {
+        return blocks;
+    }
+
+    int groups() {
+        return groups;
+    }
+
+    long blockBytes() {
+        return blockBytes;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public GgmlType type() {
+        return type;
+    }
+
+    @Override
+    public int rows() {
+        return rows;
+    }
+
+    @Override
+    public int cols() {
+        return cols;
+    }
+
+    @Override
+    public long ownedBytes() {
+        return closed ? 0 : data.byteSize();
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("weight '" + name + "' was released (its model was closed)");
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            floats = null;
+            arena.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "PackedWeight[" + name + " " + type + " " + rows + "x" + cols + ", " + R + "-row groups]";
+    }
+}
