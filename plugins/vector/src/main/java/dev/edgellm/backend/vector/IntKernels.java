@@ -134,6 +134,8 @@ final class IntKernels {
      */
     static void gemm4Q4_0Q8_0(long base, int blocks, long bb, int cols, short[] xq, int x0, float[] xd, short[] xo, int s0,
                                float[] out, int o0, int rows, int g) {
+        // Written out without helper calls: C2 stops inlining small helpers in a method this size
+        // (NodeCountInliningCutoff), and an out-of-line vector helper boxes its vectors (10x slower).
         FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a10 = FloatVector.zero(F), a11 = FloatVector.zero(F);
         FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a30 = FloatVector.zero(F), a31 = FloatVector.zero(F);
         long p = base + (long) g * blocks * bb;
@@ -147,7 +149,7 @@ final class IntKernels {
             int q = b * QK;
             long w = p + 2L * R;
             for (int j = 0; j < 16; j++, w += R) {
-                ShortVector v = bytesU(w);
+                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, w, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
                 ShortVector lo = v.and((short) 15);
                 ShortVector hi = v.lanewise(VectorOperators.LSHR, 4);
                 int k = q + j;
@@ -157,20 +159,26 @@ final class IntKernels {
                 c3 = c3.add(lo.mul(xq[x3 + k]).add(hi.mul(xq[x3 + k + 16])));
             }
             ShortVector sc = ShortVector.fromMemorySegment(S, ALL, p, LE);
-            FloatVector d0 = scales(sc, 0);
-            FloatVector d1 = scales(sc, 1);
+            FloatVector d0 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats();
+            FloatVector d1 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats();
             float m0 = xd[s0 + b] * P112, m1 = xd[s1 + b] * P112, m2 = xd[s2 + b] * P112, m3 = xd[s3 + b] * P112;
-            a00 = accumulate(a00, c0, d0, m0, 0);
-            a01 = accumulate(a01, c0, d1, m0, 1);
-            a10 = accumulate(a10, c1, d0, m1, 0);
-            a11 = accumulate(a11, c1, d1, m1, 1);
-            a20 = accumulate(a20, c2, d0, m2, 0);
-            a21 = accumulate(a21, c2, d1, m2, 1);
-            a30 = accumulate(a30, c3, d0, m3, 0);
-            a31 = accumulate(a31, c3, d1, m3, 1);
+            a00 = a00.add(((FloatVector) c0.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m0)));
+            a01 = a01.add(((FloatVector) c0.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m0)));
+            a10 = a10.add(((FloatVector) c1.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m1)));
+            a11 = a11.add(((FloatVector) c1.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m1)));
+            a20 = a20.add(((FloatVector) c2.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m2)));
+            a21 = a21.add(((FloatVector) c2.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m2)));
+            a30 = a30.add(((FloatVector) c3.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m3)));
+            a31 = a31.add(((FloatVector) c3.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m3)));
         }
-        int n = Math.min(R, rows - g * R);
-        int o = o0 + g * R;
+        store4(a00, a01, a10, a11, a20, a21, a30, a31, out, o0 + g * R, rows, Math.min(R, rows - g * R));
+    }
+
+    /** Stores a 4-token tile's results ({@link #store} per token, {@code rows} apart). */
+    private static void store4(FloatVector a00, FloatVector a01, FloatVector a10, FloatVector a11, FloatVector a20, FloatVector a21,
+                               FloatVector a30, FloatVector a31, float[] out, int o, int rows, int n) {
         store(a00, a01, out, o, n);
         store(a10, a11, out, o + rows, n);
         store(a20, a21, out, o + 2 * rows, n);
@@ -208,6 +216,7 @@ final class IntKernels {
     /** {@link #gemm4Q4_0Q8_0} for Q8_0 weights. */
     static void gemm4Q8_0Q8_0(long base, int blocks, long bb, int cols, short[] xq, int x0, float[] xd, int s0,
                                float[] out, int o0, int rows, int g) {
+        // written out without helper calls, as gemm4Q4_0Q8_0
         FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a10 = FloatVector.zero(F), a11 = FloatVector.zero(F);
         FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a30 = FloatVector.zero(F), a31 = FloatVector.zero(F);
         long p = base + (long) g * blocks * bb;
@@ -219,8 +228,8 @@ final class IntKernels {
             int q = b * QK;
             long w = p + 2L * R;
             for (int j = 0; j < QK; j += 2, w += 2L * R) {
-                ShortVector v = bytesS(w);
-                ShortVector u = bytesS(w + R);
+                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, w, LE).convertShape(VectorOperators.B2S, S, 0);
+                ShortVector u = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, w + R, LE).convertShape(VectorOperators.B2S, S, 0);
                 int k = q + j;
                 ShortVector p0 = v.mul(xq[x0 + k]).add(u.mul(xq[x0 + k + 1]));
                 ShortVector p1 = v.mul(xq[x1 + k]).add(u.mul(xq[x1 + k + 1]));
@@ -236,24 +245,21 @@ final class IntKernels {
                 c31 = c31.add((IntVector) p3.convertShape(VectorOperators.S2I, I, 1));
             }
             ShortVector sc = ShortVector.fromMemorySegment(S, ALL, p, LE);
-            FloatVector d0 = scales(sc, 0);
-            FloatVector d1 = scales(sc, 1);
+            FloatVector d0 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats();
+            FloatVector d1 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats();
             float m0 = xd[s0 + b] * P112, m1 = xd[s1 + b] * P112, m2 = xd[s2 + b] * P112, m3 = xd[s3 + b] * P112;
-            a00 = accumulate(a00, c00, d0, m0);
-            a01 = accumulate(a01, c01, d1, m0);
-            a10 = accumulate(a10, c10, d0, m1);
-            a11 = accumulate(a11, c11, d1, m1);
-            a20 = accumulate(a20, c20, d0, m2);
-            a21 = accumulate(a21, c21, d1, m2);
-            a30 = accumulate(a30, c30, d0, m3);
-            a31 = accumulate(a31, c31, d1, m3);
+            a00 = a00.add(((FloatVector) c00.convert(VectorOperators.I2F, 0)).mul(d0.mul(m0)));
+            a01 = a01.add(((FloatVector) c01.convert(VectorOperators.I2F, 0)).mul(d1.mul(m0)));
+            a10 = a10.add(((FloatVector) c10.convert(VectorOperators.I2F, 0)).mul(d0.mul(m1)));
+            a11 = a11.add(((FloatVector) c11.convert(VectorOperators.I2F, 0)).mul(d1.mul(m1)));
+            a20 = a20.add(((FloatVector) c20.convert(VectorOperators.I2F, 0)).mul(d0.mul(m2)));
+            a21 = a21.add(((FloatVector) c21.convert(VectorOperators.I2F, 0)).mul(d1.mul(m2)));
+            a30 = a30.add(((FloatVector) c30.convert(VectorOperators.I2F, 0)).mul(d0.mul(m3)));
+            a31 = a31.add(((FloatVector) c31.convert(VectorOperators.I2F, 0)).mul(d1.mul(m3)));
         }
-        int n = Math.min(R, rows - g * R);
-        int o = o0 + g * R;
-        store(a00, a01, out, o, n);
-        store(a10, a11, out, o + rows, n);
-        store(a20, a21, out, o + 2 * rows, n);
-        store(a30, a31, out, o + 3 * rows, n);
+        store4(a00, a01, a10, a11, a20, a21, a30, a31, out, o0 + g * R, rows, Math.min(R, rows - g * R));
     }
 
     static {

@@ -101,9 +101,11 @@ final class PackedWeight implements Weight {
             PackedWeight w = new PackedWeight(t.name(), type, rows, cols, arena, data);
             MemorySegment src = t.data();
             long rowBytes = t.rowBytes();
-            pool.parallelFor(w.groups, 8, (g0, g1) -> {
+            pool.parallelFor(w.groups, 4, (g0, g1) -> {
+                byte[] in = new byte[Math.toIntExact(R * rowBytes)];
+                byte[] out = new byte[Math.toIntExact(w.blocks * w.blockBytes)];
                 for (int g = g0; g < g1; g++) {
-                    w.packGroup(src, rowBytes, g);
+                    w.packGroup(src, rowBytes, g, in, out);
                 }
             });
             if (src.isMapped()) {
@@ -116,29 +118,89 @@ final class PackedWeight implements Weight {
         }
     }
 
-    /** Fills group {@code g} from the ggml rows in {@code src}. */
-    private void packGroup(MemorySegment src, long rowBytes, int g) {
+    /**
+     * Fills group {@code g} from the ggml rows in {@code src}: the group's rows are copied in one
+     * piece to {@code in} (they are contiguous in the file), interleaved into {@code out} in Java
+     * arrays, and copied out in one piece. Quants move in 8x8-byte tiles (eight rows' eight bytes
+     * as eight longs, transposed by three rounds of masked swaps), eight times fewer memory
+     * accesses than byte by byte.
+     */
+    private void packGroup(MemorySegment src, long rowBytes, int g, byte[] in, byte[] out) {
         int bpb = type.bytesPerBlock();
         int quants = bpb - 2;
-        long out = (long) g * blocks * blockBytes;
+        int rb = (int) rowBytes;
+        int bb = (int) blockBytes;
         int nr = Math.min(R, rows - g * R);
-        for (int r = 0; r < nr; r++) {
-            long in = (long) (g * R + r) * rowBytes;
-            long o = out;
-            for (int b = 0; b < blocks; b++, in += bpb, o += blockBytes) {
-                short d = src.get(LE_SHORT, in);
-                if ((d & 0x7c00) == 0x7c00) {
-                    throw new IllegalArgumentException(String.format("tensor '%s': block %d of row %d has a non-finite scale (fp16 bits 0x%04x, "
-                            + "byte %d of the tensor data)", name, b, g * R + r, d & 0xFFFF, in));
+        MemorySegment.copy(src, ValueLayout.JAVA_BYTE, (long) g * R * rowBytes, in, 0, nr * rb);
+        if (nr < R) {
+            // padding rows read as zeros: zero scale, zero quants
+            java.util.Arrays.fill(in, nr * rb, R * rb, (byte) 0);
+        }
+        for (int b = 0, i = 0, o = 0; b < blocks; b++, i += bpb, o += bb) {
+            for (int r = 0; r < nr; r++) {
+                byte lo = in[r * rb + i];
+                byte hi = in[r * rb + i + 1];
+                if ((hi & 0x7c) == 0x7c) {
+                    throw new IllegalArgumentException(String.format("tensor '%s': block %d of row %d has a non-finite scale (fp16 bits "
+                            + "0x%02x%02x, byte %d of the tensor data)", name, b, g * R + r, hi & 0xFF, lo & 0xFF,
+                            (long) (g * R + r) * rowBytes + (long) b * bpb));
                 }
-                data.set(LE_SHORT, o + 2L * r, d);
-                long q = o + 2L * R + r;
-                for (int j = 0; j < quants; j++) {
-                    data.set(ValueLayout.JAVA_BYTE, q + (long) j * R, src.get(ValueLayout.JAVA_BYTE, in + 2 + j));
+                out[o + 2 * r] = lo;
+                out[o + 2 * r + 1] = hi;
+            }
+            for (int r = nr; r < R; r++) {
+                out[o + 2 * r] = 0;
+                out[o + 2 * r + 1] = 0;
+            }
+            for (int r0 = 0; r0 < R; r0 += 8) {
+                for (int j0 = 0; j0 < quants; j0 += 8) {
+                    transpose8(in, r0 * rb + i + 2 + j0, rb, out, o + 2 * R + j0 * R + r0, R);
                 }
             }
         }
-        // padding rows stay zero (the arena zeroes what it allocates)
+        MemorySegment.copy(out, 0, data, ValueLayout.JAVA_BYTE, (long) g * blocks * blockBytes, out.length);
+    }
+
+    private static final java.lang.invoke.VarHandle LONG =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
+    /**
+     * Eight bytes of each of eight rows ({@code in[i + k*rowStride ..]}, k < 8) to eight runs of
+     * eight bytes ({@code out[o + j*colStride ..]} holds byte {@code j} of rows 0..7).
+     */
+    private static void transpose8(byte[] in, int i, int rowStride, byte[] out, int o, int colStride) {
+        long a0 = (long) LONG.get(in, i);
+        long a1 = (long) LONG.get(in, i + rowStride);
+        long a2 = (long) LONG.get(in, i + 2 * rowStride);
+        long a3 = (long) LONG.get(in, i + 3 * rowStride);
+        long a4 = (long) LONG.get(in, i + 4 * rowStride);
+        long a5 = (long) LONG.get(in, i + 5 * rowStride);
+        long a6 = (long) LONG.get(in, i + 6 * rowStride);
+        long a7 = (long) LONG.get(in, i + 7 * rowStride);
+        // bytes between rows 2k and 2k+1
+        long t;
+        t = ((a0 >>> 8) ^ a1) & 0x00FF00FF00FF00FFL; a1 ^= t; a0 ^= t << 8;
+        t = ((a2 >>> 8) ^ a3) & 0x00FF00FF00FF00FFL; a3 ^= t; a2 ^= t << 8;
+        t = ((a4 >>> 8) ^ a5) & 0x00FF00FF00FF00FFL; a5 ^= t; a4 ^= t << 8;
+        t = ((a6 >>> 8) ^ a7) & 0x00FF00FF00FF00FFL; a7 ^= t; a6 ^= t << 8;
+        // byte pairs between rows k and k+2
+        t = ((a0 >>> 16) ^ a2) & 0x0000FFFF0000FFFFL; a2 ^= t; a0 ^= t << 16;
+        t = ((a1 >>> 16) ^ a3) & 0x0000FFFF0000FFFFL; a3 ^= t; a1 ^= t << 16;
+        t = ((a4 >>> 16) ^ a6) & 0x0000FFFF0000FFFFL; a6 ^= t; a4 ^= t << 16;
+        t = ((a5 >>> 16) ^ a7) & 0x0000FFFF0000FFFFL; a7 ^= t; a5 ^= t << 16;
+        // byte quads between rows k and k+4
+        t = ((a0 >>> 32) ^ a4) & 0x00000000FFFFFFFFL; a4 ^= t; a0 ^= t << 32;
+        t = ((a1 >>> 32) ^ a5) & 0x00000000FFFFFFFFL; a5 ^= t; a1 ^= t << 32;
+        t = ((a2 >>> 32) ^ a6) & 0x00000000FFFFFFFFL; a6 ^= t; a2 ^= t << 32;
+        t = ((a3 >>> 32) ^ a7) & 0x00000000FFFFFFFFL; a7 ^= t; a3 ^= t << 32;
+        LONG.set(out, o, a0);
+        LONG.set(out, o + colStride, a1);
+        LONG.set(out, o + 2 * colStride, a2);
+        LONG.set(out, o + 3 * colStride, a3);
+        LONG.set(out, o + 4 * colStride, a4);
+        LONG.set(out, o + 5 * colStride, a5);
+        LONG.set(out, o + 6 * colStride, a6);
+        LONG.set(out, o + 7 * colStride, a7);
     }
 
     /** Elements of row {@code row} as floats into {@code out[off..off+cols)}: exactly {@code Codecs.dequantizeRow}'s values. */
