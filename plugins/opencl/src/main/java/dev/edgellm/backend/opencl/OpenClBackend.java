@@ -230,6 +230,12 @@ public final class OpenClBackend implements Backend {
         return deviceBytes;
     }
 
+    /** Device memory held now: weights, activations, KV caches and scratch. */
+    @Override
+    public long ownedBytes() {
+        return deviceBytes;
+    }
+
     // ---- memory ---------------------------------------------------------------------------------
 
     private cl_mem buffer(long bytes, String what) {

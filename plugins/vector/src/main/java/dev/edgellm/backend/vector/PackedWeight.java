@@ -11,6 +11,7 @@ import dev.edgellm.core.util.WorkerPool;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A Q4_0 or Q8_0 weight repacked at load time into row-interleaved groups, in memory this backend
@@ -45,10 +46,11 @@ final class PackedWeight implements Weight {
     private final long blockBytes;
     private final Arena arena;
     private final MemorySegment data;
+    private final AtomicLong held;
     private volatile float[] floats;
     private volatile boolean closed;
 
-    private PackedWeight(String name, GgmlType type, int rows, int cols, Arena arena, MemorySegment data) {
+    private PackedWeight(String name, GgmlType type, int rows, int cols, Arena arena, MemorySegment data, AtomicLong held) {
         this.name = name;
         this.type = type;
         this.rows = rows;
@@ -58,6 +60,7 @@ final class PackedWeight implements Weight {
         this.blockBytes = blockBytes(type);
         this.arena = arena;
         this.data = data;
+        this.held = held;
     }
 
     /** Whether weights of this type are repacked (the integer kernels' types). */
@@ -82,9 +85,10 @@ final class PackedWeight implements Weight {
 
     /**
      * Repacks {@code t} (Q4_0 or Q8_0, rows a multiple of 32 long) into a new weight, groups split
-     * over {@code pool}'s threads, then drops the tensor's mapped pages.
+     * over {@code pool}'s threads, then drops the tensor's mapped pages. {@code held} counts the
+     * bytes of live copies (added here, taken back by {@link #close()}).
      */
-    static PackedWeight of(GgufTensor t, WorkerPool pool) {
+    static PackedWeight of(GgufTensor t, WorkerPool pool, AtomicLong held) {
         GgmlType type = t.type();
         if (!packs(type)) {
             throw new IllegalArgumentException("tensor '" + t.name() + "': only Q4_0 and Q8_0 weights are repacked, not " + type);
@@ -98,7 +102,7 @@ final class PackedWeight implements Weight {
         Arena arena = Arena.ofShared();
         try {
             MemorySegment data = arena.allocate(Math.max(1, bytes), 64);
-            PackedWeight w = new PackedWeight(t.name(), type, rows, cols, arena, data);
+            PackedWeight w = new PackedWeight(t.name(), type, rows, cols, arena, data, held);
             MemorySegment src = t.data();
             long rowBytes = t.rowBytes();
             pool.parallelFor(w.groups, 4, (g0, g1) -> {
@@ -107,10 +111,16 @@ final class PackedWeight implements Weight {
                 for (int g = g0; g < g1; g++) {
                     w.packGroup(src, rowBytes, g, in, out);
                 }
+                if (src.isMapped()) {
+                    // drop the rows just copied, so the copy never doubles a large tensor's pages
+                    long from = (long) g0 * R * rowBytes;
+                    src.asSlice(from, Math.min(src.byteSize(), (long) g1 * R * rowBytes) - from).unload();
+                }
             });
             if (src.isMapped()) {
                 src.unload();
             }
+            held.addAndGet(data.byteSize());
             return w;
         } catch (RuntimeException | Error e) {
             arena.close();
@@ -294,6 +304,7 @@ final class PackedWeight implements Weight {
             closed = true;
             floats = null;
             arena.close();
+            held.addAndGet(-data.byteSize());
         }
     }
 

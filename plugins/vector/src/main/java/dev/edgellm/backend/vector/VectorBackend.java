@@ -17,6 +17,7 @@ import dev.edgellm.core.util.WorkerPool;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The SIMD CPU backend: {@link CpuBackend}'s host memory (float activations, the host KV cache)
@@ -91,6 +92,8 @@ public final class VectorBackend extends CpuBackend {
     private int ropeCount;
 
     private final PackedTask packed = new PackedTask();
+    /** Bytes of the live repacked weights. */
+    private final AtomicLong packedBytes = new AtomicLong();
     private final GemmTask gemm = new GemmTask();
     private final AttentionTask attention = new AttentionTask();
     private final GatedTask gated = new GatedTask();
@@ -114,7 +117,7 @@ public final class VectorBackend extends CpuBackend {
     @Override
     public Weight weight(GgufTensor tensor) {
         if (PackedWeight.packs(tensor.type())) {
-            return PackedWeight.of(tensor, pool);
+            return PackedWeight.of(tensor, pool, packedBytes);
         }
         HostWeight w = (HostWeight) super.weight(tensor);
         if (w.data().isNative()) {
@@ -145,6 +148,12 @@ public final class VectorBackend extends CpuBackend {
                 }
             }
         }
+    }
+
+    /** The repacked weights this backend holds (the rest lives on the Java heap or in the mapping). */
+    @Override
+    public long ownedBytes() {
+        return packedBytes.get();
     }
 
     @Override

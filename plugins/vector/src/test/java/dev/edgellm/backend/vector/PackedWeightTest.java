@@ -36,7 +36,7 @@ class PackedWeightTest {
         int rows = Simd.R + 3;
         int cols = 64;
         GgufTensor t = TestTensors.randomWeight(new SplittableRandom(5), GgmlType.Q4_0, rows, cols);
-        try (WorkerPool pool = new WorkerPool(2, "test"); PackedWeight w = PackedWeight.of(t, pool)) {
+        try (WorkerPool pool = new WorkerPool(2, "test"); PackedWeight w = PackedWeight.of(t, pool, new java.util.concurrent.atomic.AtomicLong())) {
             assertEquals(2, w.groups());
             assertEquals(2, w.blocks());
             assertEquals(Simd.R * 18L, w.blockBytes());
@@ -66,7 +66,7 @@ class PackedWeightTest {
         int rows = 2 * Simd.R + 5;
         int cols = 96;
         GgufTensor t = TestTensors.randomWeight(new SplittableRandom(9), type, rows, cols);
-        try (WorkerPool pool = new WorkerPool(1, "test"); PackedWeight w = PackedWeight.of(t, pool)) {
+        try (WorkerPool pool = new WorkerPool(1, "test"); PackedWeight w = PackedWeight.of(t, pool, new java.util.concurrent.atomic.AtomicLong())) {
             float[] want = new float[cols];
             float[] got = new float[cols];
             for (int r = 0; r < rows; r++) {
@@ -91,7 +91,7 @@ class PackedWeightTest {
         // row 2, block 1: an fp16 infinity
         t.data().set(Codecs.LE_SHORT, 2 * t.rowBytes() + 18, (short) 0x7c00);
         try (WorkerPool pool = new WorkerPool(1, "test")) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PackedWeight.of(t, pool));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PackedWeight.of(t, pool, new java.util.concurrent.atomic.AtomicLong()));
             assertTrue(e.getMessage().contains("tensor '" + t.name() + "'") && e.getMessage().contains("block 1 of row 2")
                     && e.getMessage().contains("byte " + (2 * t.rowBytes() + 18)), e.getMessage());
         }
@@ -101,11 +101,14 @@ class PackedWeightTest {
     void closingReleasesTheCopy() {
         GgufTensor t = TestTensors.randomWeight(new SplittableRandom(1), GgmlType.Q8_0, 40, 64);
         try (WorkerPool pool = new WorkerPool(1, "test")) {
-            PackedWeight w = PackedWeight.of(t, pool);
+            java.util.concurrent.atomic.AtomicLong held = new java.util.concurrent.atomic.AtomicLong();
+            PackedWeight w = PackedWeight.of(t, pool, held);
             assertTrue(w.ownedBytes() > 0);
+            assertEquals(w.ownedBytes(), held.get());
             w.close();
             w.close();
             assertEquals(0, w.ownedBytes());
+            assertEquals(0, held.get());
             IllegalStateException e = assertThrows(IllegalStateException.class, w::address);
             assertTrue(e.getMessage().contains("'" + t.name() + "' was released"), e.getMessage());
         }
