@@ -32,8 +32,10 @@ import jdk.incubator.vector.VectorOperators;
  * <ul>
  *   <li><b>Q4_0</b> sums in 16-bit lanes: the lane starts at {@code -8 * sum_j a_j} (the nibbles'
  *       offset, per activation block) and adds {@code lo_j * a_j + hi_j * a_{j+16}} for the 16
- *       bytes; intermediate values may wrap, but the final value lies within +-32,512 (|a| <= 127),
- *       so 16-bit modular arithmetic gives it exactly.
+ *       bytes {@code v_j = lo_j + 16 hi_j}, computed without masking the low nibble as
+ *       {@code v_j * a_j + hi_j * (a_{j+16} - 16 a_j)}: the caller passes the activations in that
+ *       form ({@link VectorKernels#nibbleOperands}). Intermediate values may wrap, but the final
+ *       value lies within +-32,512 (|a| <= 127), so 16-bit modular arithmetic gives it exactly.
  *   <li><b>Q8_0</b> products {@code w * a} fit 16 bits (|w| <= 128, |a| <= 127) and so do sums of
  *       two; pairs are widened to 32-bit lanes and added there.
  *   <li><b>Scales</b>: the fp16 weight scale's bits are moved into a float's ({@code sign | (h &
@@ -46,6 +48,14 @@ import jdk.incubator.vector.VectorOperators;
  * <p>Matrix-vector ({@code matvec*}, one token) and matrix-matrix ({@code gemm4*}, four tokens
  * sharing each widened weight vector) compute the same values; the caller runs whole 4-token tiles
  * through {@code gemm4*} and the rest through {@code matvec*}.
+ *
+ * <h2>Written out on purpose</h2>
+ * Each kernel spells out its vector operations instead of calling small helpers, and stays larger
+ * than C2's inlining size: a vector helper that C2 does not inline (past
+ * {@code NodeCountInliningCutoff}, which a kernel inlined into its caller reaches) boxes every vector
+ * it takes or returns, which allocated ~20 MB per decoded token and ran several times slower. Only
+ * the partial last group's masked store is a call. Measure with a JFR allocation profile after any
+ * change here: a forward pass must allocate (almost) nothing.
  */
 final class IntKernels {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -58,31 +68,10 @@ final class IntKernels {
 
     private IntKernels() {}
 
-    /** The widened bytes {@code j} of a group's rows: one byte per row, zero- or sign-extended. */
-    private static ShortVector bytesU(long a) {
-        return (ShortVector) ByteVector.fromMemorySegment(BR, ALL, a, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-    }
-
-    private static ShortVector bytesS(long a) {
-        return (ShortVector) ByteVector.fromMemorySegment(BR, ALL, a, LE).convertShape(VectorOperators.B2S, S, 0);
-    }
-
-    /** Rows {@code [part*L, part*L+L)} of a group's fp16 scales ({@code sc}) as {@code d * 2^-112}. */
-    private static FloatVector scales(ShortVector sc, int part) {
-        return ((IntVector) sc.convertShape(VectorOperators.S2I, I, part)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
-                .reinterpretAsFloats();
-    }
-
-    /** {@code acc + (float) isum[part] * (scale * m)}: one block's contribution to {@link #L} rows. */
-    private static FloatVector accumulate(FloatVector acc, ShortVector isum, FloatVector scale, float m, int part) {
-        return acc.add(((FloatVector) isum.convertShape(VectorOperators.S2F, F, part)).mul(scale.mul(m)));
-    }
-
-    private static FloatVector accumulate(FloatVector acc, IntVector isum, FloatVector scale, float m) {
-        return acc.add(((FloatVector) isum.convert(VectorOperators.I2F, 0)).mul(scale.mul(m)));
-    }
-
-    /** Stores a group's {@code R} results (two float vectors) at {@code out[o..]}, only the {@code n} real rows. */
+    /**
+     * Stores a group's {@code R} results for one token (two float vectors) at {@code out[o..]},
+     * only the {@code n} real rows (the last group may be partial).
+     */
     private static void store(FloatVector a0, FloatVector a1, float[] out, int o, int n) {
         if (n == R) {
             a0.intoArray(out, o);
@@ -97,7 +86,8 @@ final class IntKernels {
 
     /**
      * One token: rows of groups {@code [g0, g1)} of the Q4_0 weight at {@code base} ({@code blocks}
-     * block columns, records of {@code bb} bytes) dotted with activation quants {@code xq[x0..]},
+     * block columns, records of {@code bb} bytes) dotted with activation quants {@code xq[x0..]} (in
+     * the form of {@link VectorKernels#nibbleOperands}),
      * scales {@code xd[s0..]} and offsets {@code xo[s0..]} ({@code -8 * sum} per block); row
      * {@code r}'s result to {@code out[o0 + r]} for {@code r < rows}.
      */
@@ -113,17 +103,29 @@ final class IntKernels {
                 int q = x0 + b * QK;
                 long w = p + 2L * R;
                 for (int j = 0; j < 16; j++, w += R) {
-                    ShortVector v = bytesU(w);
-                    lo = lo.add(v.and((short) 15).mul(xq[q + j]));
+                    ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, w, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+                    lo = lo.add(v.mul(xq[q + j]));
                     hi = hi.add(v.lanewise(VectorOperators.LSHR, 4).mul(xq[q + j + 16]));
                 }
                 ShortVector isum = lo.add(hi);
                 ShortVector sc = ShortVector.fromMemorySegment(S, ALL, p, LE);
                 float m = xd[s0 + b] * P112;
-                a0 = accumulate(a0, isum, scales(sc, 0), m, 0);
-                a1 = accumulate(a1, isum, scales(sc, 1), m, 1);
+                FloatVector d0 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                        .reinterpretAsFloats();
+                FloatVector d1 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                        .reinterpretAsFloats();
+                a0 = a0.add(((FloatVector) isum.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m)));
+                a1 = a1.add(((FloatVector) isum.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m)));
             }
-            store(a0, a1, out, o0 + g * R, Math.min(R, rows - g * R));
+            int n = Math.min(R, rows - g * R);
+            int o = o0 + g * R;
+            if (n == R) {
+                a0.intoArray(out, o);
+                a1.intoArray(out, o + L);
+            } else {
+                a0.intoArray(out, o, F.indexInRange(0, n));
+                a1.intoArray(out, o + L, F.indexInRange(L, n));
+            }
         }
     }
 
@@ -134,8 +136,6 @@ final class IntKernels {
      */
     static void gemm4Q4_0Q8_0(long base, int blocks, long bb, int cols, short[] xq, int x0, float[] xd, short[] xo, int s0,
                                float[] out, int o0, int rows, int g) {
-        // Written out without helper calls: C2 stops inlining small helpers in a method this size
-        // (NodeCountInliningCutoff), and an out-of-line vector helper boxes its vectors (10x slower).
         FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a10 = FloatVector.zero(F), a11 = FloatVector.zero(F);
         FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a30 = FloatVector.zero(F), a31 = FloatVector.zero(F);
         long p = base + (long) g * blocks * bb;
@@ -150,13 +150,12 @@ final class IntKernels {
             long w = p + 2L * R;
             for (int j = 0; j < 16; j++, w += R) {
                 ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, w, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-                ShortVector lo = v.and((short) 15);
                 ShortVector hi = v.lanewise(VectorOperators.LSHR, 4);
                 int k = q + j;
-                c0 = c0.add(lo.mul(xq[x0 + k]).add(hi.mul(xq[x0 + k + 16])));
-                c1 = c1.add(lo.mul(xq[x1 + k]).add(hi.mul(xq[x1 + k + 16])));
-                c2 = c2.add(lo.mul(xq[x2 + k]).add(hi.mul(xq[x2 + k + 16])));
-                c3 = c3.add(lo.mul(xq[x3 + k]).add(hi.mul(xq[x3 + k + 16])));
+                c0 = c0.add(v.mul(xq[x0 + k]).add(hi.mul(xq[x0 + k + 16])));
+                c1 = c1.add(v.mul(xq[x1 + k]).add(hi.mul(xq[x1 + k + 16])));
+                c2 = c2.add(v.mul(xq[x2 + k]).add(hi.mul(xq[x2 + k + 16])));
+                c3 = c3.add(v.mul(xq[x3 + k]).add(hi.mul(xq[x3 + k + 16])));
             }
             ShortVector sc = ShortVector.fromMemorySegment(S, ALL, p, LE);
             FloatVector d0 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
@@ -173,16 +172,23 @@ final class IntKernels {
             a30 = a30.add(((FloatVector) c3.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m3)));
             a31 = a31.add(((FloatVector) c3.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m3)));
         }
-        store4(a00, a01, a10, a11, a20, a21, a30, a31, out, o0 + g * R, rows, Math.min(R, rows - g * R));
-    }
-
-    /** Stores a 4-token tile's results ({@link #store} per token, {@code rows} apart). */
-    private static void store4(FloatVector a00, FloatVector a01, FloatVector a10, FloatVector a11, FloatVector a20, FloatVector a21,
-                               FloatVector a30, FloatVector a31, float[] out, int o, int rows, int n) {
-        store(a00, a01, out, o, n);
-        store(a10, a11, out, o + rows, n);
-        store(a20, a21, out, o + 2 * rows, n);
-        store(a30, a31, out, o + 3 * rows, n);
+        int n = Math.min(R, rows - g * R);
+        int o = o0 + g * R;
+        if (n == R) {
+            a00.intoArray(out, o);
+            a01.intoArray(out, o + L);
+            a10.intoArray(out, o + rows);
+            a11.intoArray(out, o + rows + L);
+            a20.intoArray(out, o + 2 * rows);
+            a21.intoArray(out, o + 2 * rows + L);
+            a30.intoArray(out, o + 3 * rows);
+            a31.intoArray(out, o + 3 * rows + L);
+        } else {
+            store(a00, a01, out, o, n);
+            store(a10, a11, out, o + rows, n);
+            store(a20, a21, out, o + 2 * rows, n);
+            store(a30, a31, out, o + 3 * rows, n);
+        }
     }
 
     // ---- Q8_0 ---------------------------------------------------------------------------------------
@@ -200,23 +206,36 @@ final class IntKernels {
                 int q = x0 + b * QK;
                 long w = p + 2L * R;
                 for (int j = 0; j < QK; j += 2, w += 2L * R) {
-                    ShortVector pair = bytesS(w).mul(xq[q + j]).add(bytesS(w + R).mul(xq[q + j + 1]));
+                    ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, w, LE).convertShape(VectorOperators.B2S, S, 0);
+                    ShortVector u = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, w + R, LE).convertShape(VectorOperators.B2S, S, 0);
+                    ShortVector pair = v.mul(xq[q + j]).add(u.mul(xq[q + j + 1]));
                     c0 = c0.add((IntVector) pair.convertShape(VectorOperators.S2I, I, 0));
                     c1 = c1.add((IntVector) pair.convertShape(VectorOperators.S2I, I, 1));
                 }
                 ShortVector sc = ShortVector.fromMemorySegment(S, ALL, p, LE);
                 float m = xd[s0 + b] * P112;
-                a0 = accumulate(a0, c0, scales(sc, 0), m);
-                a1 = accumulate(a1, c1, scales(sc, 1), m);
+                FloatVector d0 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                        .reinterpretAsFloats();
+                FloatVector d1 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                        .reinterpretAsFloats();
+                a0 = a0.add(((FloatVector) c0.convert(VectorOperators.I2F, 0)).mul(d0.mul(m)));
+                a1 = a1.add(((FloatVector) c1.convert(VectorOperators.I2F, 0)).mul(d1.mul(m)));
             }
-            store(a0, a1, out, o0 + g * R, Math.min(R, rows - g * R));
+            int n = Math.min(R, rows - g * R);
+            int o = o0 + g * R;
+            if (n == R) {
+                a0.intoArray(out, o);
+                a1.intoArray(out, o + L);
+            } else {
+                a0.intoArray(out, o, F.indexInRange(0, n));
+                a1.intoArray(out, o + L, F.indexInRange(L, n));
+            }
         }
     }
 
     /** {@link #gemm4Q4_0Q8_0} for Q8_0 weights. */
     static void gemm4Q8_0Q8_0(long base, int blocks, long bb, int cols, short[] xq, int x0, float[] xd, int s0,
                                float[] out, int o0, int rows, int g) {
-        // written out without helper calls, as gemm4Q4_0Q8_0
         FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a10 = FloatVector.zero(F), a11 = FloatVector.zero(F);
         FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a30 = FloatVector.zero(F), a31 = FloatVector.zero(F);
         long p = base + (long) g * blocks * bb;
@@ -259,7 +278,23 @@ final class IntKernels {
             a30 = a30.add(((FloatVector) c30.convert(VectorOperators.I2F, 0)).mul(d0.mul(m3)));
             a31 = a31.add(((FloatVector) c31.convert(VectorOperators.I2F, 0)).mul(d1.mul(m3)));
         }
-        store4(a00, a01, a10, a11, a20, a21, a30, a31, out, o0 + g * R, rows, Math.min(R, rows - g * R));
+        int n = Math.min(R, rows - g * R);
+        int o = o0 + g * R;
+        if (n == R) {
+            a00.intoArray(out, o);
+            a01.intoArray(out, o + L);
+            a10.intoArray(out, o + rows);
+            a11.intoArray(out, o + rows + L);
+            a20.intoArray(out, o + 2 * rows);
+            a21.intoArray(out, o + 2 * rows + L);
+            a30.intoArray(out, o + 3 * rows);
+            a31.intoArray(out, o + 3 * rows + L);
+        } else {
+            store(a00, a01, out, o, n);
+            store(a10, a11, out, o + rows, n);
+            store(a20, a21, out, o + 2 * rows, n);
+            store(a30, a31, out, o + 3 * rows, n);
+        }
     }
 
     static {

@@ -78,9 +78,11 @@ public final class VectorBackend extends CpuBackend {
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
 
     // Activations converted for the weight type at hand; reused across calls: rounded floats for
-    // float weights, Q8_0 quants (widened), block scales and Q4_0 offsets for the integer kernels.
+    // float weights, Q8_0 quants (widened; also in the Q4_0 kernels' form), block scales and Q4_0
+    // offsets for the integer kernels.
     private float[] xs = new float[0];
     private short[] xq = new short[0];
+    private short[] x4 = new short[0];
     private float[] xd = new float[0];
     private short[] xo = new short[0];
 
@@ -178,10 +180,14 @@ public final class VectorBackend extends CpuBackend {
             int total = Math.multiplyExact(n, cols);
             if (xq.length < total) {
                 xq = new short[total];
+                x4 = new short[total];
                 xd = new float[total / QK];
                 xo = new short[total / QK];
             }
             VectorKernels.quantizeQ8_0(x, total, xq, xd, xo);
+            if (w.type() == GgmlType.Q4_0) {
+                VectorKernels.nibbleOperands(xq, total, x4);
+            }
             packed.set(w, n, out);
             pool.parallelFor(w.groups(), n == 1 ? MATVEC_GRAIN : 1, packed);
             return;
@@ -237,7 +243,7 @@ public final class VectorBackend extends CpuBackend {
             int cols = w.cols();
             int rows = w.rows();
             boolean q4 = w.type() == GgmlType.Q4_0;
-            short[] q = xq;
+            short[] q = q4 ? x4 : xq;
             float[] d = xd;
             short[] o = xo;
             if (n == 1) {

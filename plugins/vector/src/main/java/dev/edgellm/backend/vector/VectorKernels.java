@@ -55,6 +55,21 @@ final class VectorKernels {
         }
     }
 
+    /**
+     * The Q4_0 kernels' form of {@code n} activation quants: per 32-element block, elements
+     * {@code j < 16} stay {@code a_j}, elements {@code 16 + j} become {@code a_{16+j} - 16 a_j}, so
+     * that a weight byte {@code v = lo + 16 hi} contributes {@code lo a_j + hi a_{16+j}} as
+     * {@code v a_j + hi (a_{16+j} - 16 a_j)} without masking its low nibble (|value| <= 2159).
+     */
+    static void nibbleOperands(short[] xq, int n, short[] x4) {
+        for (int b = 0; b < n; b += QK) {
+            for (int j = 0; j < 16; j++) {
+                x4[b + j] = xq[b + j];
+                x4[b + 16 + j] = (short) (xq[b + 16 + j] - 16 * xq[b + j]);
+            }
+        }
+    }
+
     /** {@code out[i] = f16(x[i])} as float: activations meeting F16 weights. */
     static void roundToF16(float[] x, int xOff, float[] out, int oOff, int n) {
         for (int i = 0; i < n; i++) {
