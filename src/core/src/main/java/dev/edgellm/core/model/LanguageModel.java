@@ -42,6 +42,9 @@ public final class LanguageModel implements AutoCloseable {
             throw e;
         }
         this.pass = p;
+        // What the loader read (metadata, tensors repacked or uploaded, norms decoded) is no longer
+        // needed in place; pages still read later (weights used in place) fault back in on demand.
+        file.dropResidentPages();
     }
 
     /**

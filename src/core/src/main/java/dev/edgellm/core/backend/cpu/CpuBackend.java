@@ -46,7 +46,13 @@ public abstract class CpuBackend implements Backend {
             throw new UnsupportedTensorException("tensor '" + tensor.name() + "' has type " + tensor.type()
                     + ", which the " + id + " backend does not support (supported: " + TYPES + ")");
         }
-        return new HostWeight(tensor);
+        HostWeight w = new HostWeight(tensor);
+        if (tensor.rows() == 1) {
+            // a norm's gain vector: decoded now, while the loader reads the file, not at the first
+            // forward pass (whose page faults would map its neighbours back in)
+            w.floats();
+        }
+        return w;
     }
 
     @Override
