@@ -31,7 +31,10 @@ import java.util.function.LongSupplier;
  * <p>The choice compares those medians. A candidate within {@value #TIE_PERCENT} % of the fastest
  * counts as a tie, and among tied candidates the provider with the higher static priority wins
  * (the in-process CPU backend over a device driver): a near tie is within the noise of a shared
- * machine, and the static preference is the safer bet.
+ * machine, and the static preference is the safer bet. Candidates are measured in priority order;
+ * one that is, after two rounds, {@value #LOSING_FACTOR} times slower than an already settled
+ * candidate of higher priority stops there (it cannot win, and settling it would only delay
+ * startup). A higher-priority candidate is never cut short this way: it may still be warming up.
  */
 public final class Calibration {
 
@@ -50,6 +53,11 @@ public final class Calibration {
     static final int WARM_CALLS = 24;
     /** At most this many rounds per candidate. */
     static final int MAX_ROUNDS = 40;
+    /**
+     * A candidate of lower priority than a settled one stops after two rounds this many times
+     * slower than it (it cannot win; settling would only delay startup).
+     */
+    static final int LOSING_FACTOR = 3;
     /** Candidates this close (percent) to the fastest tie; the higher static priority wins a tie. */
     static final int TIE_PERCENT = 10;
 
@@ -113,7 +121,10 @@ public final class Calibration {
             } else if (forced != null && !forced.isBlank() && !forced.equals(id)) {
                 results.add(Result.unmeasured(id, true, "not measured: backend forced to " + forced));
             } else {
-                results.add(measure(c.provider(), t, options, budgetNanos, log, clock));
+                // a lower-priority candidate clearly slower than a settled faster one need not settle
+                Result leader = results.stream().filter(r -> r.stable() && priority(candidates, r) > c.provider().priority())
+                        .min(Comparator.comparingDouble(Result::score)).orElse(null);
+                results.add(measure(c.provider(), t, options, budgetNanos, log, clock, leader));
             }
             Result last = results.getLast();
             log.accept(String.format(Locale.ROOT, "calibration %-8s %s", id, !Double.isNaN(last.nanosPerOp())
@@ -125,7 +136,7 @@ public final class Calibration {
     }
 
     private static Result measure(BackendProvider provider, GgufTensor t, BackendOptions options, long budgetNanos,
-                                  Consumer<String> log, LongSupplier clock) {
+                                  Consumer<String> log, LongSupplier clock, Result leader) {
         String id = provider.id();
         try (Backend b = provider.create(options);
              Weight w = b.weight(t);
@@ -146,6 +157,7 @@ public final class Calibration {
             }
             double[] last = null;
             boolean stable = false;
+            String losing = null;
             int round = 0;
             while (round < MAX_ROUNDS) {
                 round++;
@@ -159,9 +171,14 @@ public final class Calibration {
                 if (stable || clock.getAsLong() - start >= budgetNanos) {
                     break;
                 }
+                if (leader != null && round >= 2 && REF_PROMPT * prompt + REF_GENERATED * decode > LOSING_FACTOR * leader.score()) {
+                    losing = leader.backend();
+                    break;
+                }
             }
             String how = String.format(Locale.ROOT, "%s %s; %s after %d rounds", t.type(), t.shape(),
-                    stable ? "stable" : "NOT stable within " + STABLE_PERCENT + " %", round);
+                    stable ? "stable" : losing != null ? "stopped: over " + LOSING_FACTOR + "x slower than " + losing
+                            : "NOT stable within " + STABLE_PERCENT + " %", round);
             return new Result(id, true, last[0], t.byteSize() / last[0], how, last[1], round, stable);
         } catch (RuntimeException | LinkageError e) {
             return Result.unmeasured(id, false, "calibration failed: " + e);

@@ -183,19 +183,34 @@ class CalibrationTest {
         assertTrue(clear.reason().startsWith("fastest measured"), clear.reason());
     }
 
+    /** A lower-priority backend far behind a settled one stops after two rounds; a higher-priority one is never cut short. */
+    @Test
+    void aClearlyLosingLowerPriorityBackendStopsEarly() {
+        List<String> log = new ArrayList<>();
+        Calibration.Outcome o = calibrate(log, timed("cpu", 100, 0, 0, 10_000L), unsteadyAt(100_000L));
+        Calibration.Result slow = o.results().get(1);
+        assertEquals(2, slow.rounds(), String.join("\n", log));
+        assertTrue(slow.note().contains("stopped: over 3x slower than cpu"), slow.note());
+        assertEquals("cpu", o.chosen());
+    }
+
     /** A backend that never settles is reported as such, and measuring it stops at the budget. */
     @Test
     void anUnstableBackendIsReportedAndBounded() {
         List<String> log = new ArrayList<>();
-        Calibration.Outcome o = calibrate(log, timed("cpu", 100, Integer.MAX_VALUE, 0, 0), unsteady());
-        Calibration.Result r = o.results().get(1);
+        Calibration.Outcome o = calibrate(log, unsteady());
+        Calibration.Result r = o.results().get(0);
         assertFalse(r.stable(), r.toString());
         assertTrue(r.note().contains("NOT stable"), r.note());
         assertTrue(r.rounds() <= Calibration.MAX_ROUNDS, r.toString());
     }
 
-    /** Alternates between 10 and 30 us per product, call by call in blocks, so no two rounds agree. */
     static BackendProvider unsteady() {
+        return unsteadyAt(10_000L);
+    }
+
+    /** Alternates between 1x and 3x {@code nanos} per product and token, round by round, so no two rounds agree. */
+    static BackendProvider unsteadyAt(long nanos) {
         return new BackendProvider() {
             public String id() {
                 return "unsteady";
@@ -230,7 +245,7 @@ class CalibrationTest {
                     public KvCache kvCache(KvCacheSpec spec) { throw new UnsupportedOperationException(); }
                     public void embed(Weight table, int[] tokens, int n, float scale, Activations out) { }
                     public void matmul(Weight w, Activations x, Activations out, int n) {
-                        CLOCK.addAndGet((rounds % 2 == 0 ? 10_000L : 30_000L) * n);
+                        CLOCK.addAndGet((rounds % 2 == 0 ? nanos : 3 * nanos) * n);
                     }
                     public void rmsNorm(Activations x, Weight w, Activations out, int width, int rows, float eps) { }
                     public void rope(Activations x, int n, int heads, int headDim, int startPos, RopeSpec rope) { }
