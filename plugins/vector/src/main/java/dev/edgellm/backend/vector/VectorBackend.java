@@ -130,25 +130,13 @@ public final class VectorBackend extends CpuBackend {
         return new HostWeight(tensor, copy, w.rowBytes());
     }
 
+    /** Embedding rows of a repacked table are de-interleaved from their group. */
     @Override
-    public void embed(Weight table, int[] tokens, int n, float scale, Activations out) {
-        if (!(table instanceof PackedWeight w)) {
-            super.embed(table, tokens, n, scale, out);
-            return;
-        }
-        float[] o = host(out);
-        int dim = w.cols();
-        for (int t = 0; t < n; t++) {
-            int tok = tokens[t];
-            if (tok < 0 || tok >= w.rows()) {
-                throw new IllegalArgumentException("token id " + tok + " is outside the vocabulary of " + w.rows());
-            }
-            w.decodeRow(tok, o, t * dim);
-            if (scale != 1f) {
-                for (int i = 0; i < dim; i++) {
-                    o[t * dim + i] *= scale;
-                }
-            }
+    protected void decodeRow(Weight w, int row, float[] out, int off) {
+        if (w instanceof PackedWeight p) {
+            p.decodeRow(row, out, off);
+        } else {
+            super.decodeRow(w, row, out, off);
         }
     }
 

@@ -92,15 +92,14 @@ public abstract class CpuBackend implements Backend {
 
     @Override
     public void embed(Weight table, int[] tokens, int n, float scale, Activations out) {
-        HostWeight w = (HostWeight) table;
         float[] o = host(out);
-        int dim = w.cols();
+        int dim = table.cols();
         for (int t = 0; t < n; t++) {
             int tok = tokens[t];
-            if (tok < 0 || tok >= w.rows()) {
-                throw new IllegalArgumentException("token id " + tok + " is outside the vocabulary of " + w.rows());
+            if (tok < 0 || tok >= table.rows()) {
+                throw new IllegalArgumentException("token id " + tok + " is outside the vocabulary of " + table.rows());
             }
-            Codecs.dequantizeRow(w.type(), w.data(), tok * w.rowBytes(), o, t * dim, dim);
+            decodeRow(table, tok, o, t * dim);
             if (scale != 1f) {
                 for (int i = 0; i < dim; i++) {
                     o[t * dim + i] *= scale;
@@ -112,6 +111,12 @@ public abstract class CpuBackend implements Backend {
     @Override
     public void close() {
         pool.close();
+    }
+
+    /** Row {@code row} of a weight of this backend as floats into {@code out[off..off+cols)}. */
+    protected void decodeRow(Weight w, int row, float[] out, int off) {
+        HostWeight h = (HostWeight) w;
+        Codecs.dequantizeRow(h.type(), h.data(), row * h.rowBytes(), out, off, h.cols());
     }
 
     /**
