@@ -71,6 +71,11 @@ public final class LanguageModel implements AutoCloseable {
         return weights;
     }
 
+    /** The architecture's forward pass (run block by block by {@link LayerStepper}). */
+    ForwardPass pass() {
+        return pass;
+    }
+
     /** A session with the given context length (capped at the model's) and batch size; KV cache in f16. */
     public Session newSession(int contextLength, int maxBatch) {
         return new Session(this, Math.min(contextLength, config.contextLength()), maxBatch, true);
