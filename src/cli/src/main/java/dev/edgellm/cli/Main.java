@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
 
 /**
@@ -27,10 +28,13 @@ public final class Main {
               %s
               %s
               %s
+              %s
+              %s
 
             engine options (tokenize, generate, logits, bench):
             %s""".formatted(InspectCommand.USAGE, TokenizeCommand.USAGE, GenerateCommand.USAGE.replace("\n", "\n  "),
-            LogitsCommand.USAGE, BenchCommand.USAGE, FitCommand.USAGE, SystemCommand.USAGE, EngineOptions.HELP);
+            LogitsCommand.USAGE, BenchCommand.USAGE, FitCommand.USAGE, SystemCommand.USAGE, QuantizeCommand.USAGE.replace("\n", "\n  "),
+            PerplexityCommand.USAGE.replace("\n", "\n  "), EngineOptions.HELP);
 
     public static void main(String[] args) {
         PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false, StandardCharsets.UTF_8);
@@ -54,13 +58,19 @@ public final class Main {
                 case "bench" -> BenchCommand.run(args, out);
                 case "fit" -> FitCommand.run(args, out);
                 case "system" -> SystemCommand.run(args, out);
-                default -> throw new UsageException("unknown command '" + args[0] + "' (commands: inspect, tokenize, generate, logits, bench, fit, system)");
+                case "quantize" -> QuantizeCommand.run(args, out, err);
+                case "perplexity" -> PerplexityCommand.run(args, out, err);
+                default -> throw new UsageException("unknown command '" + args[0]
+                        + "' (commands: inspect, tokenize, generate, logits, bench, fit, system, quantize, perplexity)");
             };
         } catch (UsageException e) {
             err.println("edgellm: " + e.getMessage() + " (see edgellm --help)");
             return 2;
         } catch (NoSuchFileException e) {
-            err.println("edgellm: file not found: " + e.getFile());
+            err.println("edgellm: " + (e.getReason() != null ? e.getReason() : "file not found") + ": " + e.getFile());
+            return 1;
+        } catch (FileAlreadyExistsException e) {
+            err.println("edgellm: " + e.getFile() + " " + (e.getReason() != null ? e.getReason() : "exists"));
             return 1;
         } catch (AccessDeniedException e) {
             err.println("edgellm: permission denied: " + e.getFile());
