@@ -43,8 +43,7 @@ public final class LogitsFile {
 
         public Writer(Path target, int ctx, int vocab, int chunks, int[] tokens) throws IOException {
             this.target = target;
-            Path abs = target.toAbsolutePath();
-            this.temp = Files.createTempFile(abs.getParent(), "." + abs.getFileName() + ".", ".part");
+            this.temp = dev.edgellm.core.gguf.GgufFileWriter.createTemp(target);
             this.out = new BufferedOutputStream(Files.newOutputStream(temp), 1 << 16);
             this.vocab = vocab;
             this.row = ByteBuffer.allocate(2 * stride(vocab)).order(ByteOrder.LITTLE_ENDIAN);

@@ -136,7 +136,8 @@ public final class GgufFileWriter implements AutoCloseable {
             cursor += align(tensors.get(i).byteSize(), alignment);
             index.put(tensors.get(i).name(), i);
         }
-        this.dataOffset = align(header.length, alignment);
+        // a file without tensors ends with its header (as vocabulary-only GGUF files do)
+        this.dataOffset = tensors.isEmpty() ? header.length : align(header.length, alignment);
         this.fileSize = dataOffset + cursor;
         ByteBuffer h = ByteBuffer.allocate(Math.toIntExact(dataOffset));
         h.put(header);
@@ -165,9 +166,7 @@ public final class GgufFileWriter implements AutoCloseable {
         checkTarget(target, overwrite);
         int alignment = alignmentOf(metadata);
         byte[] header = header(metadata, tensors, alignment);
-        Path abs = target.toAbsolutePath();
-        Path dir = abs.getParent();
-        Path temp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".part");
+        Path temp = createTemp(target);
         Sink sink = null;
         try {
             sink = opener.open(temp);
@@ -180,6 +179,25 @@ public final class GgufFileWriter implements AutoCloseable {
             closeQuietly(sink);
             Files.deleteIfExists(temp);
             throw e;
+        }
+    }
+
+    /**
+     * An empty, hidden temporary file beside {@code target}. Unlike {@link Files#createTempFile} it
+     * gets the permissions any new file gets (the umask's), which the renamed model keeps.
+     */
+    public static Path createTemp(Path target) throws IOException {
+        Path abs = target.toAbsolutePath();
+        java.security.SecureRandom random = new java.security.SecureRandom();
+        for (int attempt = 0; ; attempt++) {
+            Path p = abs.resolveSibling("." + abs.getFileName() + "." + Long.toUnsignedString(random.nextLong(), 36) + ".part");
+            try {
+                return Files.createFile(p);
+            } catch (FileAlreadyExistsException e) {
+                if (attempt > 100) {
+                    throw e;
+                }
+            }
         }
     }
 
