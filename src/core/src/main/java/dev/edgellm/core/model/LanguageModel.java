@@ -81,6 +81,14 @@ public final class LanguageModel implements AutoCloseable {
         return new Session(this, Math.min(contextLength, config.contextLength()), maxBatch, true);
     }
 
+    /**
+     * A session with the KV cache in float32 instead of float16 ({@code f16Cache} false): the
+     * engine's arithmetic is then float throughout for float weights (tests of exact equivalences).
+     */
+    public Session newSession(int contextLength, int maxBatch, boolean f16Cache) {
+        return new Session(this, Math.min(contextLength, config.contextLength()), maxBatch, f16Cache);
+    }
+
     /** A session over the model's full trained context. */
     public Session newSession() {
         return newSession(config.contextLength(), DEFAULT_BATCH);

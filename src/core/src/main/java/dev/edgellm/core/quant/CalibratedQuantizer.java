@@ -219,13 +219,7 @@ final class CalibratedQuantizer {
             throw new IllegalStateException("norm '" + norm + "' must be written as F32 to fold scales into it");
         }
         float[] g = Quantizer.toFloat(i.tensor());
-        if (g.length != scales.length) {
-            throw new IllegalStateException("norm '" + norm + "' has " + g.length + " weights for " + scales.length + " input channels");
-        }
-        for (int j = 0; j < g.length; j++) {
-            g[j] /= scales[j];
-        }
-        writer.writeTensor(norm, Quantizer.convert(GgmlType.F32, g, 1, g.length));
+        writer.writeTensor(norm, Quantizer.convert(GgmlType.F32, ScaleFold.norm(g, scales), 1, g.length));
         swap(i.tensor(), GgmlType.F32);
         report.add(new QuantReport.Row(norm, i.tensor().type(), GgmlType.F32, "awq-fold", Double.NaN, Double.NaN, "divided by the channel scales"));
         progress.tensor(norm, "AWQ scales folded in");
@@ -261,7 +255,7 @@ final class CalibratedQuantizer {
         if (scales == null) {
             Quantizer.writeAlone(i, QuantMethod.RTN, writer, tq, report, progress);
         } else {
-            float[] w = TensorQuantizer.scaleColumns(Quantizer.toFloat(t), t.rows(), t.cols(), scales);
+            float[] w = ScaleFold.columns(Quantizer.toFloat(t), t.rows(), t.cols(), scales);
             writer.writeTensor(i.name(), Quantizer.convert(i.type(), w, t.rows(), t.cols()));
             report.add(new QuantReport.Row(i.name(), t.type(), i.type(), "awq-scaled", Double.NaN, Double.NaN, null));
             progress.tensor(i.name(), t.type() + " -> " + i.type() + " with the AWQ scales");

@@ -40,7 +40,7 @@ final class TensorQuantizer {
 
     /** The encoding of {@code W diag(scales)} by {@code method}, without measuring it. */
     byte[] encode(BlockGrid grid, QuantMethod method, float[] w, int rows, int cols, InputStats stats, float[] scales) {
-        float[] ws = scales == null ? w : scaleColumns(w, rows, cols, scales);
+        float[] ws = scales == null ? w : ScaleFold.columns(w, rows, cols, scales);
         InputStats st = scales == null || stats == null ? stats : stats.scaled(scales);
         return switch (method) {
             case RTN -> reference(grid, ws, rows, cols);
@@ -121,15 +121,5 @@ final class TensorQuantizer {
             }
         }
         return out;
-    }
-
-    static float[] scaleColumns(float[] w, int rows, int cols, float[] s) {
-        float[] o = new float[w.length];
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                o[r * cols + c] = w[r * cols + c] * s[c];
-            }
-        }
-        return o;
     }
 }
