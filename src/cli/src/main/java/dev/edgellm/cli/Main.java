@@ -31,7 +31,7 @@ public final class Main {
               %s
               %s
 
-            engine options (tokenize, generate, logits, bench):
+            engine options (tokenize, generate, logits, bench, perplexity):
             %s""".formatted(InspectCommand.USAGE, TokenizeCommand.USAGE, GenerateCommand.USAGE.replace("\n", "\n  "),
             LogitsCommand.USAGE, BenchCommand.USAGE, FitCommand.USAGE, SystemCommand.USAGE, QuantizeCommand.USAGE.replace("\n", "\n  "),
             PerplexityCommand.USAGE.replace("\n", "\n  "), EngineOptions.HELP);
@@ -49,20 +49,31 @@ public final class Main {
             out.print(HELP);
             return args.length == 0 ? 2 : 0;
         }
+        return guarded(err, () -> switch (args[0]) {
+            case "inspect" -> InspectCommand.run(args, out);
+            case "tokenize" -> TokenizeCommand.run(args, out);
+            case "generate" -> GenerateCommand.run(args, out);
+            case "logits" -> LogitsCommand.run(args, out);
+            case "bench" -> BenchCommand.run(args, out);
+            case "fit" -> FitCommand.run(args, out);
+            case "system" -> SystemCommand.run(args, out);
+            case "quantize" -> QuantizeCommand.run(args, out, err);
+            case "perplexity" -> PerplexityCommand.run(args, out, err);
+            default -> throw new UsageException("unknown command '" + args[0]
+                    + "' (commands: inspect, tokenize, generate, logits, bench, fit, system, quantize, perplexity)");
+        });
+    }
+
+    /** A command's body that returns an exit code. */
+    @FunctionalInterface
+    interface Command {
+        int run() throws Exception;
+    }
+
+    /** Runs {@code command}, turning every failure into one line on {@code err} and its exit code. */
+    static int guarded(PrintStream err, Command command) {
         try {
-            return switch (args[0]) {
-                case "inspect" -> InspectCommand.run(args, out);
-                case "tokenize" -> TokenizeCommand.run(args, out);
-                case "generate" -> GenerateCommand.run(args, out);
-                case "logits" -> LogitsCommand.run(args, out);
-                case "bench" -> BenchCommand.run(args, out);
-                case "fit" -> FitCommand.run(args, out);
-                case "system" -> SystemCommand.run(args, out);
-                case "quantize" -> QuantizeCommand.run(args, out, err);
-                case "perplexity" -> PerplexityCommand.run(args, out, err);
-                default -> throw new UsageException("unknown command '" + args[0]
-                        + "' (commands: inspect, tokenize, generate, logits, bench, fit, system, quantize, perplexity)");
-            };
+            return command.run();
         } catch (UsageException e) {
             err.println("edgellm: " + e.getMessage() + " (see edgellm --help)");
             return 2;

@@ -23,8 +23,9 @@ import java.util.Map;
  */
 final class PerplexityCommand {
     static final String USAGE = """
-            perplexity -m MODEL -f TEXT [-c 512] [--kl-base FILE.kld]   PPL; with --kl-base, save the logits there
-              perplexity -m MODEL --kl-base FILE.kld --kl-divergence [-f TEXT]   KL divergence against the saved base""";
+            perplexity -m MODEL -f TEXT [-c 512] [--kl-base FILE.kld]    PPL over chunks of -c tokens; --kl-base saves
+                         the model's log-probabilities there (llama-perplexity's format)
+            perplexity -m MODEL --kl-base FILE.kld --kl-divergence        KL divergence etc. against that saved base""";
     /** llama-perplexity's default chunk size. */
     static final int DEFAULT_CHUNK = 512;
 

@@ -20,16 +20,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.edgellm.core.testing.DiskFull;
 import dev.edgellm.core.testing.GgufWriter;
 import dev.edgellm.core.testing.SharedFiles;
 import java.io.IOException;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
@@ -153,7 +151,7 @@ class GgufFileWriterTest {
     void aFullDiskLeavesNoFileBehindAndKeepsTheOldOne() throws IOException {
         Path in = SharedFiles.model("stories260K.gguf");
         Path out = dir.resolve("full.gguf");
-        IOException e = assertThrows(IOException.class, () -> copy(in, out, diskFullAfter(100_000)));
+        IOException e = assertThrows(IOException.class, () -> copy(in, out, DiskFull.after(100_000)));
         assertTrue(e.getMessage().startsWith("cannot write " + out + ": "), e.getMessage());
         assertTrue(e.getMessage().contains("No space left on device"), e.getMessage());
         assertEquals(List.of(), names(), "no partial file, no temporary file");
@@ -161,7 +159,7 @@ class GgufFileWriterTest {
         Files.writeString(out, "old model");
         try (GgufFile f = GgufFile.open(in)) {
             assertThrows(IOException.class, () -> {
-                try (GgufFileWriter w = GgufFileWriter.create(out, true, new ArrayList<>(f.metadata().entries()), specs(f), diskFullAfter(0))) {
+                try (GgufFileWriter w = GgufFileWriter.create(out, true, new ArrayList<>(f.metadata().entries()), specs(f), DiskFull.after(0))) {
                     w.commit();
                 }
             });
@@ -187,44 +185,5 @@ class GgufFileWriterTest {
         try (Stream<Path> s = Files.list(dir)) {
             return s.map(p -> p.getFileName().toString()).sorted().toList();
         }
-    }
-
-    /**
-     * A sink that writes the file until {@code limit} bytes, then sends writes to {@code /dev/full}
-     * (the kernel's real ENOSPC) or, where there is none, throws the same message.
-     */
-    static GgufFileWriter.SinkOpener diskFullAfter(long limit) {
-        return file -> {
-            GgufFileWriter.Sink real = GgufFileWriter.FILE_CHANNEL.open(file);
-            return new GgufFileWriter.Sink() {
-                long written;
-
-                @Override
-                public void write(ByteBuffer src, long position) throws IOException {
-                    if (written + src.remaining() > limit) {
-                        Path full = Path.of("/dev/full");
-                        if (Files.isWritable(full)) {
-                            try (FileChannel ch = FileChannel.open(full, StandardOpenOption.WRITE)) {
-                                ch.write(src);
-                                ch.force(true);
-                            }
-                        }
-                        throw new IOException("No space left on device");
-                    }
-                    written += src.remaining();
-                    real.write(src, position);
-                }
-
-                @Override
-                public void force() throws IOException {
-                    real.force();
-                }
-
-                @Override
-                public void close() throws IOException {
-                    real.close();
-                }
-            };
-        };
     }
 }
