@@ -110,6 +110,9 @@ public final class Quantizer {
             for (String w : plan.warnings()) {
                 log.println("warning: " + w);
             }
+            if (o.calibration() != null && o.method() == QuantMethod.RTN) {
+                log.println("warning: rtn does not use the calibration text (the calibrated methods: " + QuantMethod.names() + ")");
+            }
             List<GgufFileWriter.TensorSpec> specs = new ArrayList<>();
             for (TensorPlan.Item i : plan.items()) {
                 specs.add(new GgufFileWriter.TensorSpec(i.name(), i.type(), i.tensor().dims()));
