@@ -75,7 +75,7 @@ public final class Hessian {
     public float[] meanSquare() {
         float[] d = new float[n];
         for (int i = 0; i < n; i++) {
-            d[i] = count == 0 ? 0f : (float) (h[i * n + i] / count);
+            d[i] = count == 0 ? 0f : (float) ((double) h[i * n + i] / count);
         }
         return d;
     }
