@@ -82,9 +82,22 @@ public final class LanguageModel implements AutoCloseable {
         return weights;
     }
 
+    /** The architecture's forward pass (run block by block by {@link LayerStepper}). */
+    ForwardPass pass() {
+        return pass;
+    }
+
     /** A session with the given context length (capped at the model's) and batch size; KV cache in f16. */
     public Session newSession(int contextLength, int maxBatch) {
         return new Session(this, Math.min(contextLength, config.contextLength()), maxBatch, true);
+    }
+
+    /**
+     * A session with the KV cache in float32 instead of float16 ({@code f16Cache} false): the
+     * engine's arithmetic is then float throughout for float weights (tests of exact equivalences).
+     */
+    public Session newSession(int contextLength, int maxBatch, boolean f16Cache) {
+        return new Session(this, Math.min(contextLength, config.contextLength()), maxBatch, f16Cache);
     }
 
     /** A session over the model's full trained context. */
