@@ -59,6 +59,16 @@ final class RecordingBackend implements Backend {
         public int cols() {
             return cols;
         }
+
+        @Override
+        public long ownedBytes() {
+            return current.ownedBytes();
+        }
+
+        @Override
+        public void close() {
+            current.close();
+        }
     }
 
     private final Backend delegate;
@@ -91,7 +101,9 @@ final class RecordingBackend implements Backend {
         if (t.rows() != s.rows || t.cols() != s.cols) {
             throw new IllegalArgumentException("weight '" + t.name() + "' is " + s.cols + "x" + s.rows + ", replacement " + t.cols() + "x" + t.rows());
         }
+        Weight old = s.current;
         s.current = delegate.weight(t);
+        old.close();
     }
 
     private static Weight unwrap(Weight w) {
@@ -191,6 +203,11 @@ final class RecordingBackend implements Backend {
     @Override
     public void add(Activations x, Activations y, int len) {
         delegate.add(x, y, len);
+    }
+
+    @Override
+    public long ownedBytes() {
+        return delegate.ownedBytes();
     }
 
     @Override
