@@ -177,7 +177,8 @@ public final class VectorBackend extends CpuBackend {
                 VectorKernels.nibbleOperands(xq, total, x4);
             }
             packed.set(w, n, out);
-            pool.parallelFor(w.groups(), n == 1 ? MATVEC_GRAIN : 1, packed);
+            // decode: a task takes row groups; prompt batches: pairs of row groups (gemm2x4)
+            pool.parallelFor(n == 1 ? w.groups() : (w.groups() + 1) / 2, n == 1 ? MATVEC_GRAIN : 1, packed);
             return;
         }
         HostWeight w = (HostWeight) weight;
@@ -209,8 +210,10 @@ public final class VectorBackend extends CpuBackend {
     }
 
     /**
-     * Q4_0/Q8_0 products over row groups {@code [from, to)} of a {@link PackedWeight}: each group
-     * meets the tokens four at a time ({@code gemm4*}), the rest one at a time ({@code matvec*}).
+     * Q4_0/Q8_0 products of a {@link PackedWeight}: for one token over row groups
+     * {@code [from, to)} ({@code matvec*}); for a batch over pairs of row groups {@code [from, to)},
+     * each pair meeting the tokens four at a time ({@code gemm2x4Q4_0Q8_0}, or {@code gemm4*} per
+     * group), the rest one at a time ({@code matvec*}).
      */
     private final class PackedTask implements WorkerPool.RangeTask {
         private PackedWeight w;
@@ -242,20 +245,31 @@ public final class VectorBackend extends CpuBackend {
                 }
                 return;
             }
-            for (int g = from; g < to; g++) {
+            // prompt batches: row groups in pairs (a task's range is in pairs, see matmul)
+            int groups = w.groups();
+            for (int pair = from; pair < to; pair++) {
+                int g = 2 * pair;
+                boolean two = q4 && g + 1 < groups;
                 int t = 0;
                 for (; t + 4 <= n; t += 4) {
-                    if (q4) {
-                        IntKernels.gemm4Q4_0Q8_0(base, blocks, bb, cols, q, t * cols, d, o, t * blocks, out, t * rows, rows, g);
+                    if (two) {
+                        IntKernels.gemm2x4Q4_0Q8_0(base, blocks, bb, cols, q, t * cols, d, o, t * blocks, out, t * rows, rows, g);
                     } else {
-                        IntKernels.gemm4Q8_0Q8_0(base, blocks, bb, cols, q, t * cols, d, t * blocks, out, t * rows, rows, g);
+                        for (int h = g; h < Math.min(g + 2, groups); h++) {
+                            if (q4) {
+                                IntKernels.gemm4Q4_0Q8_0(base, blocks, bb, cols, q, t * cols, d, o, t * blocks, out, t * rows, rows, h);
+                            } else {
+                                IntKernels.gemm4Q8_0Q8_0(base, blocks, bb, cols, q, t * cols, d, t * blocks, out, t * rows, rows, h);
+                            }
+                        }
                     }
                 }
+                int g1 = Math.min(g + 2, groups);
                 for (; t < n; t++) {
                     if (q4) {
-                        IntKernels.matvecQ4_0Q8_0(base, blocks, bb, q, t * cols, d, o, t * blocks, out, t * rows, rows, g, g + 1);
+                        IntKernels.matvecQ4_0Q8_0(base, blocks, bb, q, t * cols, d, o, t * blocks, out, t * rows, rows, g, g1);
                     } else {
-                        IntKernels.matvecQ8_0Q8_0(base, blocks, bb, q, t * cols, d, t * blocks, out, t * rows, rows, g, g + 1);
+                        IntKernels.matvecQ8_0Q8_0(base, blocks, bb, q, t * cols, d, t * blocks, out, t * rows, rows, g, g1);
                     }
                 }
             }
