@@ -13,8 +13,10 @@ import java.util.function.Consumer;
  * model's own FFN weight, one token at a time (the decode shape) and {@value #PROMPT_BATCH} tokens
  * at a time (the prompt shape), for a short fixed time budget. Candidates are ranked by the time a
  * reference request would take ({@value #REF_PROMPT} prompt tokens, {@value #REF_GENERATED}
- * generated), so a device that only wins one phase does not win the choice. The results, per
- * candidate and in words, are kept for reports.
+ * generated), so a device that only wins one phase does not win the choice. A candidate that
+ * refuses any tensor of the model ({@link Backend#requireSupported}: a type it does not compute)
+ * is left out as unusable for this model. The results, per candidate and in words, are kept for
+ * reports.
  */
 public final class Calibration {
 
@@ -72,7 +74,7 @@ public final class Calibration {
             } else if (forced != null && !forced.isBlank() && !forced.equals(id)) {
                 results.add(new Result(id, true, Double.NaN, 0, "not measured: backend forced to " + forced, Double.NaN));
             } else {
-                results.add(measure(c.provider(), t, options, budgetNanos));
+                results.add(measure(c.provider(), file, t, options, budgetNanos));
             }
             Result last = results.getLast();
             log.accept(String.format(Locale.ROOT, "calibration %-8s %s", id, !Double.isNaN(last.nanosPerOp())
@@ -83,9 +85,18 @@ public final class Calibration {
         return choose(results, forced, t);
     }
 
-    private static Result measure(BackendProvider provider, GgufTensor t, BackendOptions options, long budgetNanos) {
+    private static Result measure(BackendProvider provider, GgufFile file, GgufTensor t, BackendOptions options, long budgetNanos) {
         String id = provider.id();
         try (Backend b = provider.create(options)) {
+            // A backend that cannot hold every tensor of the model (a type it does not compute, a
+            // tensor over its allocation limit) cannot run it, however fast its products are.
+            for (GgufTensor any : file.tensors().values()) {
+                try {
+                    b.requireSupported(any);
+                } catch (UnsupportedTensorException e) {
+                    return new Result(id, false, Double.NaN, 0, "cannot run this model: " + e.getMessage(), Double.NaN);
+                }
+            }
             Weight w = b.weight(t);
             Activations x = b.allocate(t.cols() * PROMPT_BATCH);
             Activations out = b.allocate(t.rows() * PROMPT_BATCH);

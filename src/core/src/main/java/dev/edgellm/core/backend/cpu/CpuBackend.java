@@ -43,11 +43,16 @@ public abstract class CpuBackend implements Backend {
 
     @Override
     public Weight weight(GgufTensor tensor) {
+        requireSupported(tensor);
+        return new HostWeight(tensor);
+    }
+
+    @Override
+    public void requireSupported(GgufTensor tensor) {
         if (!TYPES.contains(tensor.type())) {
             throw new UnsupportedTensorException("tensor '" + tensor.name() + "' has type " + tensor.type()
                     + ", which the " + id + " backend does not support (supported: " + TYPES + ")");
         }
-        return new HostWeight(tensor);
     }
 
     @Override

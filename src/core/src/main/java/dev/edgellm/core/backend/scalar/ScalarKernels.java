@@ -23,6 +23,9 @@ public final class ScalarKernels {
     private static final float GELU_COEF_A = 0.044715f;
     private static final float SQRT_2_OVER_PI = 0.79788456080286535587989211986876f;
 
+    /** Queries per attention call from which llama.cpp's CPU flash attention takes its tiled float32 path (GGML_FA_TILE_Q). */
+    public static final int FLASH_TILE_QUERIES = 64;
+
     private ScalarKernels() {}
 
     // ---- dot products of one weight row with one activation row -----------------------------------
@@ -341,14 +344,85 @@ public final class ScalarKernels {
     }
 
     /**
+     * Attention of one query over an f16 cache with the arithmetic of llama.cpp's CPU flash
+     * attention ({@code ggml_compute_forward_flash_attn_ext_f16}, which llama.cpp uses by default):
+     * positions {@code lo..pos} in order, an online softmax (running maximum {@code M} and sum
+     * {@code S}, in float), and the value accumulator kept in <em>f16</em>: each step rescales it by
+     * {@code exp(M_old - M)} when the maximum grows and adds {@code v * exp(s - M)}, rounding every
+     * element to f16; the result is the accumulator times {@code 1/S}. Matching this rounding (an
+     * error of ~2^-11 per step) is what brings the logits of the quantized reference models within
+     * llama.cpp's own rounding.
+     *
+     * @param qh  the query, already rounded to f16
+     * @param acc scratch of {@code valueDim} shorts
+     */
+    public static void attendHeadFlashF16(float[] qh, HostKvCache cache, int layer, int lo, int pos, int kvh, AttentionSpec spec,
+                                          float[] out, int oOff, short[] acc) {
+        int kd = spec.keyDim();
+        int vd = spec.valueDim();
+        short[] keys = (short[]) cache.keys(layer);
+        short[] values = (short[]) cache.values(layer);
+        int keyRow = cache.keyRow();
+        int valueRow = cache.valueRow();
+        java.util.Arrays.fill(acc, 0, vd, (short) 0);
+        float m = Float.NEGATIVE_INFINITY;
+        float sum = 0f;
+        for (int p = lo; p <= pos; p++) {
+            int slot = cache.slot(layer, p);
+            int k0 = slot * keyRow + kvh * kd;
+            float s = 0f;
+            for (int i = 0; i < kd; i++) {
+                s += qh[i] * Float.float16ToFloat(keys[k0 + i]);
+            }
+            s *= spec.scale();
+            if (spec.softcap() > 0f) {
+                s = spec.softcap() * (float) Math.tanh(s / spec.softcap());
+            }
+            float ms = 1f;
+            float vs = 1f;
+            if (s > m) {
+                float old = m;
+                m = s;
+                ms = (float) Math.exp(old - m);
+                for (int i = 0; i < vd; i++) {
+                    acc[i] = Float.floatToFloat16(Float.float16ToFloat(acc[i]) * ms);
+                }
+            } else {
+                vs = (float) Math.exp(s - m);
+            }
+            int v0 = slot * valueRow + kvh * vd;
+            for (int i = 0; i < vd; i++) {
+                acc[i] = Float.floatToFloat16(Math.fma(Float.float16ToFloat(values[v0 + i]), vs, Float.float16ToFloat(acc[i])));
+            }
+            sum = sum * ms + vs;
+        }
+        float inv = sum == 0f ? 0f : 1f / sum;
+        for (int i = 0; i < vd; i++) {
+            out[oOff + i] = Float.float16ToFloat(acc[i]) * inv;
+        }
+    }
+
+    /**
      * Attention of query {@code t} (position {@code startPos + t}), head {@code h} over the cache.
-     * With an f16 cache the query is rounded to f16 before q.k, as llama.cpp does.
+     * With an f16 cache: the query rounded to f16 and {@link #attendHeadFlashF16}, as llama.cpp
+     * computes it; with an f32 cache: q.k, a softmax over the scores, and the weighted sum of values,
+     * in float.
      *
      * @param scores scratch of at least {@code window or pos+1} floats
      * @param qh     scratch of {@code keyDim} floats
      */
     public static void attendHead(float[] q, HostKvCache cache, int layer, int startPos, int t, int h,
                                   AttentionSpec spec, float[] out, float[] scores, float[] qh) {
+        attendHead(q, cache, layer, startPos, t, h, spec, out, scores, qh, false);
+    }
+
+    /**
+     * As {@link #attendHead(float[], HostKvCache, int, int, int, int, AttentionSpec, float[], float[], float[])};
+     * {@code wideBatch} selects the arithmetic llama.cpp uses for a batch of {@value #FLASH_TILE_QUERIES} or
+     * more queries (its tiled flash attention): the query stays float32 and values accumulate in float32.
+     */
+    public static void attendHead(float[] q, HostKvCache cache, int layer, int startPos, int t, int h,
+                                  AttentionSpec spec, float[] out, float[] scores, float[] qh, boolean wideBatch) {
         int pos = startPos + t;
         int lo = spec.window() > 0 ? Math.max(0, pos - spec.window() + 1) : 0;
         int kvh = h / (spec.heads() / spec.kvHeads());
@@ -356,8 +430,13 @@ public final class ScalarKernels {
         int vd = spec.valueDim();
         int qOff = (t * spec.heads() + h) * kd;
         boolean f16 = cache.spec().f16();
+        boolean roundQuery = f16 && !wideBatch;
         for (int i = 0; i < kd; i++) {
-            qh[i] = f16 ? Codecs.f16ToF32(Codecs.f32ToF16(q[qOff + i])) : q[qOff + i];
+            qh[i] = roundQuery ? Codecs.f16ToF32(Codecs.f32ToF16(q[qOff + i])) : q[qOff + i];
+        }
+        if (roundQuery) {
+            attendHeadFlashF16(qh, cache, layer, lo, pos, kvh, spec, out, (t * spec.heads() + h) * vd, new short[vd]);
+            return;
         }
         int keyRow = cache.keyRow();
         int valueRow = cache.valueRow();
