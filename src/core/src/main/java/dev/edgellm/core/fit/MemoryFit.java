@@ -50,8 +50,9 @@ public final class MemoryFit {
         long logits = 4L * (c.dim() + (long) c.vocabSize()) + 4L * c.vocabSize();
         long sampler = 12L * c.vocabSize();
         long widest = Math.max(Math.max(c.dim(), c.ffnDim()), c.heads() * c.valueDim());
-        // Q8_0 copy of the activations (1 byte + 4/32 scale per value) and an f16/bf16-rounded copy (4 bytes)
-        long quantized = (long) batch * widest * 5 + (long) batch * widest / 32 * 4;
+        // quantized copy of the activations (1 byte per value; Q8_0/Q8_1 scales and sums per 32,
+        // Q8_K sums per 16) and an f16/bf16-rounded copy (4 bytes)
+        long quantized = (long) batch * widest * 5 + (long) batch * widest / 32 * 8 + (long) batch * widest / 16 * 2;
         return activations + logits + sampler + quantized;
     }
 
