@@ -170,10 +170,9 @@ public abstract class ModelReferenceSuite {
                 assertArrayEquals(c.greedy(), r.tokens(), "greedy continuation of '" + c.text() + "'");
                 return;
             }
-            // The quantized file: equal ids while the reference's top-1/top-2 gap stays above GAP. Its
-            // reference has near-ties (0.056 at step 27 of the third prompt) where llama.cpp's own
-            // order is rounding noise: it computed attention with flash attention's f16 accumulator,
-            // the oracle keeps float32 (see the report of issue 14).
+            // The quantized file: equal ids while the reference's top-1/top-2 gap stays above GAP. The
+            // third prompt meets a 0.019 tie at step 14, where llama.cpp's own order is rounding
+            // noise; the other two continue equal for all 64 tokens.
             int checked = 0;
             for (int i = 0; i < c.greedy().length; i++) {
                 if (Case.gap(c.chooserTopk(i)) <= GAP) {
@@ -183,9 +182,13 @@ public abstract class ModelReferenceSuite {
                         + (i < r.tokens().length ? r.tokens()[i] : "none") + " != reference " + c.greedy()[i]);
                 checked++;
             }
+            int equal = 0;
+            while (equal < c.greedy().length && equal < r.tokens().length && r.tokens()[equal] == c.greedy()[equal]) {
+                equal++;
+            }
             synchronized (report) {
-                report.add(String.format(Locale.ROOT, "%-20s case %d: greedy %d/%d equal before the first reference near-tie", modelName, index,
-                        checked, c.greedy().length));
+                report.add(String.format(Locale.ROOT, "%-20s case %d: greedy %d/%d equal (%d checked, up to the first reference gap under %.2f)",
+                        modelName, index, equal, c.greedy().length, checked, GAP));
             }
         }
     }
