@@ -92,7 +92,7 @@ final class FitCommand {
         MemoryEstimate e = v.requested();
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "model: %s (%s, %d layers, dim %d, vocab %d, trained context %d)%n", model, c.architecture(), c.layers(), c.dim(), c.vocabSize(), c.contextLength()));
-        e.weightsByType().forEach((t, b) -> sb.append(String.format(Locale.ROOT, "  weights %-6s %12s%n", t, mib(b))));
+        e.weightsByType().forEach((t, b) -> sb.append(String.format(Locale.ROOT, "  weights %-6s %12s  (%.4g bits per weight)%n", t, mib(b), t.bitsPerWeight())));
         sb.append(String.format(Locale.ROOT, "  weights total  %12s%n", mib(e.weightBytes())));
         sb.append(String.format(Locale.ROOT, "  KV cache       %12s  (%d tokens, f16; %d sliding-window layers capped at %d)%n", mib(e.kvCacheBytes()), e.context(),
                 c.slidingLayerCount(), c.slidingWindow()));
@@ -140,7 +140,7 @@ final class FitCommand {
         } else {
             sb.append(String.format(Locale.ROOT, "Gemma 3 family: weights (text + vision tower), KV cache (f16), and fit at %d tokens in %s (%s)%n",
                     ctx, mib(budget), source));
-            sb.append(String.format(Locale.ROOT, "%-14s %-6s %10s %10s %12s %14s  %s%n", "model", "type", "params", "weights", "KV first 1k", "KV each +1k", "fit"));
+            sb.append(String.format(Locale.ROOT, "%-14s %-6s %10s %10s %5s %12s %14s  %s%n", "model", "type", "params", "weights", "bpw", "KV first 1k", "KV each +1k", "fit"));
         }
         boolean firstModel = true;
         for (ModelCatalog.Entry m : ModelCatalog.gemma3()) {
@@ -148,9 +148,9 @@ final class FitCommand {
             long kv1k = MemoryFit.kvCacheBytes(c, 1024, batch);
             // Past the window only the global layers grow.
             long kvStep = MemoryFit.kvCacheBytes(c, 32768, batch) - MemoryFit.kvCacheBytes(c, 31744, batch);
-            for (GgmlType t : ModelCatalog.TYPES) {
+            for (ModelCatalog.Storage t : ModelCatalog.STORAGES) {
                 long weights = m.totalWeightBytes(t);
-                FitVerdict v = MemoryFit.judge(c, Map.of(t, weights), ctx, batch, MemoryFit.DEFAULT_RUNTIME_OVERHEAD, budget, source);
+                FitVerdict v = MemoryFit.judge(c, Map.of(t.base(), weights), ctx, batch, MemoryFit.DEFAULT_RUNTIME_OVERHEAD, budget, source);
                 String fit = switch (v.status()) {
                     case FITS -> "fits";
                     case FITS_REDUCED_CONTEXT -> "fits up to " + v.maxContext() + " tokens";
@@ -160,25 +160,27 @@ final class FitCommand {
                 if (json) {
                     sb.append(firstModel ? "" : ",").append("{\"model\":").append(Json.quote(m.name()))
                             .append(",\"type\":").append(Json.quote(t.name()))
+                            .append(",\"bits_per_weight\":").append(Json.number(8.0 * weights / params))
                             .append(",\"parameters\":").append(params)
                             .append(",\"weights_bytes\":").append(weights)
-                            .append(",\"vision_bytes\":").append(m.visionBytes(t))
+                            .append(",\"vision_bytes\":").append(m.totalWeightBytes(t) - m.textWeights(t).values().stream().mapToLong(Long::longValue).sum())
                             .append(",\"kv_bytes_first_1k\":").append(kv1k)
                             .append(",\"kv_bytes_per_1k_after_window\":").append(kvStep)
-                            .append(",\"published_gb\":").append(m.publishedGb().containsKey(t) ? Json.number(m.publishedGb().get(t)) : "null")
+                            .append(",\"published_gb\":").append(t.mix() == null && m.publishedGb().containsKey(t.base()) ? Json.number(m.publishedGb().get(t.base())) : "null")
                             .append(",\"verdict\":").append(Json.quote(v.status().name().toLowerCase(Locale.ROOT)))
                             .append(",\"max_context\":").append(v.maxContext()).append('}');
                     firstModel = false;
                 } else {
-                    sb.append(String.format(Locale.ROOT, "%-14s %-6s %9.2fB %8.2f GB %9.1f MiB %11.1f MiB  %s%n", m.name(), t, params / 1e9, weights / 1e9,
-                            kv1k / 1048576.0, kvStep / 1048576.0, fit));
+                    sb.append(String.format(Locale.ROOT, "%-14s %-6s %9.2fB %8.2f GB %5.2f %9.1f MiB %11.1f MiB  %s%n", m.name(), t, params / 1e9, weights / 1e9,
+                            8.0 * weights / params, kv1k / 1048576.0, kvStep / 1048576.0, fit));
                 }
             }
         }
         if (json) {
             sb.append("]}");
         } else {
-            sb.append("(GB = 1e9 bytes, as in Google's Gemma 3 memory table; Q4_0 is the int4 row.)");
+            sb.append("(GB = 1e9 bytes, as in Google's Gemma 3 memory table; Q4_0 is the int4 row; bpw = bits per weight, norms included;\n"
+                    + " Q4_K_M/Q5_K_M/Q6_K follow llama-quantize's per-tensor rules, with Q5_0/Q5_1/Q8_0 for rows that are not whole 256-weight blocks.)");
         }
         return sb.toString();
     }

@@ -1,8 +1,8 @@
 package dev.edgellm.cli;
 
+import dev.edgellm.chat.ModelChatTemplates;
 import dev.edgellm.core.backend.Backend;
 import dev.edgellm.core.engine.ChatMessage;
-import dev.edgellm.core.engine.ChatTemplate;
 import dev.edgellm.core.engine.Generator;
 import dev.edgellm.core.model.LanguageModel;
 import dev.edgellm.core.model.Session;
@@ -47,7 +47,14 @@ final class GenerateCommand {
                     messages.add(new ChatMessage("system", a.get("--system")));
                 }
                 messages.add(ChatMessage.user(prompt));
-                text = ChatTemplate.forModel(model.file().metadata()).render(messages, true);
+                ModelChatTemplates.Resolution chat = ModelChatTemplates.resolve(model.file().metadata(), model.tokenizer());
+                if (chat.warning() != null) {
+                    System.err.println("warning: " + chat.warning());
+                }
+                if (chat.template() == null) {
+                    throw new IllegalArgumentException(chat.problem());
+                }
+                text = chat.template().render(messages, true);
             }
             // Special tokens in the prompt are parsed, as llama.cpp's CLI does.
             int[] tokens = model.tokenizer().encode(text, true, true);

@@ -1,5 +1,6 @@
 package dev.edgellm.cli;
 
+import dev.edgellm.core.gguf.GgmlType;
 import dev.edgellm.core.gguf.GgufArray;
 import dev.edgellm.core.gguf.GgufFile;
 import dev.edgellm.core.gguf.GgufMetadata;
@@ -11,7 +12,6 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 
 /** {@code edgellm inspect MODEL [--json]}: metadata and tensor table. */
 final class InspectCommand {
@@ -45,16 +45,21 @@ final class InspectCommand {
         }
         out.println();
         out.printf("tensors:%n  %-36s %-6s %-22s %14s %14s%n", "name", "type", "shape", "offset", "bytes");
-        Map<String, long[]> byType = new TreeMap<>();
         for (GgufTensor t : f.tensors().values()) {
             out.printf("  %-36s %-6s %-22s %14d %14d%n", t.name(), t.type(), t.shape(), t.offset(), t.byteSize());
-            long[] acc = byType.computeIfAbsent(t.type().toString(), k -> new long[2]);
-            acc[0]++;
-            acc[1] += t.byteSize();
         }
         out.println();
         out.println("weights by type:");
-        byType.forEach((type, acc) -> out.printf("  %-6s %4d tensors %,15d bytes%n", type, acc[0], acc[1]));
+        Map<GgmlType, long[]> byType = byType(f);
+        long[] all = new long[3];
+        byType.forEach((type, acc) -> {
+            out.printf("  %-6s %4d tensors %,15d bytes %,15d weights %6.3f bits/weight%s%n", type, acc[0], acc[1], acc[2], type.bitsPerWeight(),
+                    type.supported() ? "" : "  (EdgeLLM does not compute with " + type + ")");
+            for (int i = 0; i < 3; i++) {
+                all[i] += acc[i];
+            }
+        });
+        out.printf("  %-6s %4d tensors %,15d bytes %,15d weights %6.3f bits/weight%n", "all", all[0], all[1], all[2], 8.0 * all[1] / Math.max(1, all[2]));
         try {
             ModelConfig c = ModelConfig.fromGguf(f);
             out.println();
@@ -63,6 +68,18 @@ final class InspectCommand {
             out.println();
             out.println("model: not runnable by EdgeLLM: " + e.getMessage());
         }
+    }
+
+    /** Per type: tensors, bytes, weights (elements). */
+    static Map<GgmlType, long[]> byType(GgufFile f) {
+        Map<GgmlType, long[]> byType = new java.util.EnumMap<>(GgmlType.class);
+        for (GgufTensor t : f.tensors().values()) {
+            long[] acc = byType.computeIfAbsent(t.type(), k -> new long[3]);
+            acc[0]++;
+            acc[1] += t.byteSize();
+            acc[2] += t.elements();
+        }
+        return byType;
     }
 
     static String json(GgufFile f) {
@@ -98,7 +115,16 @@ final class InspectCommand {
             }
             sb.append("],\"offset\":").append(t.offset()).append(",\"bytes\":").append(t.byteSize()).append('}');
         }
-        return sb.append("]}").toString();
+        sb.append("],\"weights_by_type\":{");
+        first = true;
+        for (Map.Entry<GgmlType, long[]> e : byType(f).entrySet()) {
+            sb.append(first ? "" : ",").append(Json.quote(e.getKey().name())).append(":{\"tensors\":").append(e.getValue()[0])
+                    .append(",\"bytes\":").append(e.getValue()[1]).append(",\"weights\":").append(e.getValue()[2])
+                    .append(",\"bits_per_weight\":").append(Json.number(e.getKey().bitsPerWeight()))
+                    .append(",\"supported\":").append(e.getKey().supported()).append('}');
+            first = false;
+        }
+        return sb.append("}}").toString();
     }
 
     /** Scalars as JSON values; arrays as {element type, length, first values} so huge vocabularies stay readable. */

@@ -182,7 +182,18 @@ class MainTest {
         assertEquals("does_not_fit", new ObjectMapper().readTree(small.out()).get("verdict").asText());
         Run cat = run("fit", "--catalog", "--json");
         assertEquals(0, cat.code(), cat.err());
-        assertEquals(15, new ObjectMapper().readTree(cat.out()).get("models").size());
+        var models = new ObjectMapper().readTree(cat.out()).get("models");
+        assertEquals(5 * 6, models.size(), "5 Gemma 3 sizes x BF16, Q8_0, Q4_0, Q4_K_M, Q5_K_M, Q6_K");
+        boolean q4km1b = false;
+        for (var m : models) {
+            if (m.get("model").asText().equals("gemma-3-1b") && m.get("type").asText().equals("Q4_K_M")) {
+                q4km1b = true;
+                // llama-quantize's Q4_K_M of the 1B shape (/tmp build of the shared synthetic file) is 799,525,120 bytes
+                assertEquals(799_525_120L, m.get("weights_bytes").asLong(), 2_000_000L);
+                assertEquals(6.40, m.get("bits_per_weight").asDouble(), 0.01);
+            }
+        }
+        assertTrue(q4km1b, "the catalog lists gemma-3-1b Q4_K_M");
         assertEquals(2, run("fit", "--catalog", "--memory", "lots").code());
     }
 }

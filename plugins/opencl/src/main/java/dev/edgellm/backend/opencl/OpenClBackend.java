@@ -280,10 +280,10 @@ public final class OpenClBackend implements Backend {
     }
 
     @Override
-    public Weight weight(GgufTensor tensor) {
+    public void requireSupported(GgufTensor tensor) {
         if (!TYPES.contains(tensor.type())) {
             throw new UnsupportedTensorException("tensor '" + tensor.name() + "' has type " + tensor.type()
-                    + ", which the opencl backend does not support (supported: " + TYPES + ")");
+                    + ", which the opencl backend does not compute (it computes " + TYPES + "); use a CPU backend (--backend vector)");
         }
         long bytes = tensor.byteSize();
         if (bytes > device.maxAlloc()) {
@@ -291,6 +291,12 @@ public final class OpenClBackend implements Backend {
                     "tensor '%s' (%s) is larger than the largest buffer OpenCL device '%s' can allocate (%s, CL_DEVICE_MAX_MEM_ALLOC_SIZE); "
                             + "use a CPU backend (--backend vector)", tensor.name(), size(bytes), device.name(), size(device.maxAlloc())));
         }
+    }
+
+    @Override
+    public Weight weight(GgufTensor tensor) {
+        requireSupported(tensor);
+        long bytes = tensor.byteSize();
         if (deviceBytes + bytes > device.globalMem()) {
             throw new DeviceMemoryException(String.format(Locale.ROOT,
                     "the model does not fit device memory: tensor '%s' needs %s with %s of weights (%s in all) already on OpenCL device "

@@ -12,4 +12,16 @@ class OpenClConformanceTest extends BackendConformanceSuite {
     protected Backend newBackend() {
         return new OpenClBackendProvider().create(BackendOptions.defaults());
     }
+
+    /** Attention sums values in float32 on the device, not in llama.cpp's f16 flash-attention accumulator. */
+    @Override
+    protected boolean flashF16Attention() {
+        return false;
+    }
+
+    /** The K-quants and Q4_1/Q5_0/Q5_1 are refused by name (the suite checks that), not computed. */
+    @Override
+    protected java.util.Set<dev.edgellm.core.gguf.GgmlType> weightTypes() {
+        return OpenClBackend.TYPES;
+    }
 }

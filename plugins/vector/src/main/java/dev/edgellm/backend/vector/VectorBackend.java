@@ -11,6 +11,7 @@ import dev.edgellm.core.backend.cpu.CpuBackend;
 import dev.edgellm.core.backend.cpu.HostKvCache;
 import dev.edgellm.core.backend.cpu.HostWeight;
 import dev.edgellm.core.backend.scalar.ScalarKernels;
+import dev.edgellm.core.backend.scalar.ScalarMatmul;
 import dev.edgellm.core.gguf.GgmlType;
 import dev.edgellm.core.gguf.GgufTensor;
 import dev.edgellm.core.util.WorkerPool;
@@ -39,6 +40,8 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class VectorBackend extends CpuBackend {
     public static final String ID = "vector";
+    /** Weight types with Vector API matrix kernels; the others go through {@link ScalarMatmul}. */
+    static final java.util.Set<GgmlType> SIMD_TYPES = java.util.EnumSet.of(GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.F16, GgmlType.BF16, GgmlType.F32);
 
     /** Minimum row groups per parallel chunk of a matrix-vector product. */
     private static final int MATVEC_GRAIN = 2;
@@ -65,6 +68,15 @@ public final class VectorBackend extends CpuBackend {
                 scores = new float[n];
             }
             return scores;
+        }
+
+        short[] acc = new short[0];
+
+        short[] acc(int n) {
+            if (acc.length < n) {
+                acc = new short[n];
+            }
+            return acc;
         }
 
         float[] qh(int n) {
@@ -96,6 +108,8 @@ public final class VectorBackend extends CpuBackend {
     private final PackedTask packed = new PackedTask();
     /** Bytes of the live repacked weights. */
     private final AtomicLong packedBytes = new AtomicLong();
+    /** Products for the weight types without a Vector API kernel yet (the oracle's, see {@link #matmul}). */
+    private final ScalarMatmul scalarProducts = new ScalarMatmul();
     private final GemmTask gemm = new GemmTask();
     private final AttentionTask attention = new AttentionTask();
     private final GatedTask gated = new GatedTask();
@@ -182,6 +196,12 @@ public final class VectorBackend extends CpuBackend {
             return;
         }
         HostWeight w = (HostWeight) weight;
+        if (!SIMD_TYPES.contains(w.type())) {
+            // K-quants and Q4_1/Q5_0/Q5_1: the oracle's integer kernels, spread over the pool, until
+            // they get Vector API kernels
+            scalarProducts.run(w, x, out, n, pool);
+            return;
+        }
         int cols = w.cols();
         int rows = w.rows();
         // Row stride of the converted activations: zero-padded to whole vectors.
@@ -469,7 +489,7 @@ public final class VectorBackend extends CpuBackend {
 
     @Override
     public void attention(Activations q, KvCache cache, int layer, int startPos, int n, AttentionSpec spec, Activations out) {
-        attention.set(host(q), (HostKvCache) cache, layer, startPos, spec, host(out));
+        attention.set(host(q), (HostKvCache) cache, layer, startPos, spec, host(out), n >= ScalarKernels.FLASH_TILE_QUERIES);
         int pairs = n * spec.heads();
         long span = spec.window() > 0 ? Math.min(spec.window(), startPos + n) : startPos + n;
         long work = pairs * span * (spec.keyDim() + spec.valueDim());
@@ -489,7 +509,10 @@ public final class VectorBackend extends CpuBackend {
         private AttentionSpec spec;
         private float[] out;
 
-        void set(float[] q, HostKvCache cache, int layer, int startPos, AttentionSpec spec, float[] out) {
+        private boolean wide;
+
+        void set(float[] q, HostKvCache cache, int layer, int startPos, AttentionSpec spec, float[] out, boolean wide) {
+            this.wide = wide;
             this.q = q;
             this.cache = cache;
             this.layer = layer;
@@ -524,11 +547,15 @@ public final class VectorBackend extends CpuBackend {
                 float[] scores = s.scores(span);
                 int kvh = h / group;
                 int qOff = (t * heads + h) * kd;
-                if (f16) {
+                if (f16 && !wide) {
+                    // llama.cpp's flash-attention arithmetic for small batches (f16 query, f16 value
+                    // accumulator): the oracle's own code, so the result is the oracle's bit for bit
                     VectorKernels.roundToF16(q, qOff, qh, 0, kd);
-                } else {
-                    System.arraycopy(q, qOff, qh, 0, kd);
+                    ScalarKernels.attendHeadFlashF16(qh, cache, layer, lo, pos, kvh, spec, out, (t * heads + h) * vd, s.acc(vd));
+                    continue;
                 }
+                // float32 query and sums: llama.cpp's tiled path for batches of 64 queries or more
+                System.arraycopy(q, qOff, qh, 0, kd);
                 int slot = lo % capacity;
                 for (int p = 0; p < span; p++) {
                     int k0 = slot * keyRow + kvh * kd;

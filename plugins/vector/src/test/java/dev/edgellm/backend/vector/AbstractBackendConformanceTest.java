@@ -77,8 +77,9 @@ public abstract class AbstractBackendConformanceTest {
 
     static Stream<Arguments> matmulCases() {
         List<Arguments> cases = new ArrayList<>();
-        for (GgmlType type : List.of(GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.F16, GgmlType.BF16, GgmlType.F32)) {
-            List<Integer> colsList = new ArrayList<>(List.of(64, 256, 1152));
+        for (GgmlType type : List.of(GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.F16, GgmlType.BF16, GgmlType.F32,
+                GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K)) {
+            List<Integer> colsList = new ArrayList<>(type.blockSize() == 256 ? List.of(256, 512, 1024) : List.of(64, 256, 1152));
             if (type == GgmlType.F16 || type == GgmlType.BF16 || type == GgmlType.F32) {
                 colsList.add(72);   // not a multiple of any vector width: scalar tails
             }
@@ -126,12 +127,30 @@ public abstract class AbstractBackendConformanceTest {
     private static float[] matmulBound(GgufTensor t, float[] x, int rows, int cols, int n) {
         float[] xv = new float[x.length];
         switch (t.type()) {
-            case Q4_0, Q8_0 -> {
+            case Q4_0, Q8_0, Q5_0 -> {
                 byte[] q = new byte[x.length];
                 float[] d = new float[x.length / 32];
                 Codecs.quantizeQ8_0(x, 0, x.length, d, 0, q, 0);
                 for (int i = 0; i < x.length; i++) {
                     xv[i] = q[i] * d[i / 32];
+                }
+            }
+            case Q4_1, Q5_1 -> {
+                byte[] q = new byte[x.length];
+                float[] d = new float[x.length / 32];
+                float[] s = new float[x.length / 32];
+                dev.edgellm.core.tensor.LegacyQuants.quantizeQ8_1(x, 0, x.length, d, s, 0, q, 0);
+                for (int i = 0; i < x.length; i++) {
+                    xv[i] = q[i] * d[i / 32];
+                }
+            }
+            case Q4_K, Q5_K, Q6_K -> {
+                byte[] q = new byte[x.length];
+                float[] d = new float[x.length / 256];
+                short[] sums = new short[x.length / 16];
+                dev.edgellm.core.tensor.KQuants.quantizeQ8_K(x, 0, x.length, d, 0, q, 0, sums, 0);
+                for (int i = 0; i < x.length; i++) {
+                    xv[i] = q[i] * d[i / 256];
                 }
             }
             case F16 -> {
@@ -308,6 +327,8 @@ public abstract class AbstractBackendConformanceTest {
             }
         }
         cases.add(Arguments.of(true, 4, 1, 64, 64, 0, 5, 9, 30f));   // soft-capping
+        cases.add(Arguments.of(true, 4, 2, 32, 48, 0, 70, 3, 0f));   // 64+ queries: llama.cpp's float32 (tiled) path
+        cases.add(Arguments.of(true, 2, 1, 64, 64, 8, 66, 0, 0f));
         cases.add(Arguments.of(false, 4, 2, 32, 32, 8, 17, 45, 50f));
         return cases.stream();
     }
@@ -369,19 +390,21 @@ public abstract class AbstractBackendConformanceTest {
     @Test
     void embedAndCopy() {
         SplittableRandom rnd = new SplittableRandom(5);
-        for (GgmlType type : List.of(GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.F16, GgmlType.BF16, GgmlType.F32)) {
-            GgufTensor table = TestTensors.randomWeight(rnd, type, 50, 64);
+        for (GgmlType type : List.of(GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.F16, GgmlType.BF16, GgmlType.F32,
+                GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K)) {
+            int dim = type.blockSize() == 256 ? 256 : 64;
+            GgufTensor table = TestTensors.randomWeight(rnd, type, 50, dim);
             int[] tokens = {3, 49, 0, 3};
             float[][] res = new float[2][];
             int i = 0;
             for (Backend b : List.of(oracle, backend)) {
-                Activations out = b.allocate(tokens.length * 64);
+                Activations out = b.allocate(tokens.length * dim);
                 b.embed(b.weight(table), tokens, tokens.length, 1.5f, out);
-                Activations copy = b.allocate(tokens.length * 64 + 8);
-                b.copy(out, 64, copy, 8, 3 * 64);
-                float[] o = new float[tokens.length * 64 + 3 * 64];
-                b.read(out, 0, o, 0, tokens.length * 64);
-                b.read(copy, 8, o, tokens.length * 64, 3 * 64);
+                Activations copy = b.allocate(tokens.length * dim + 8);
+                b.copy(out, dim, copy, 8, 3 * dim);
+                float[] o = new float[tokens.length * dim + 3 * dim];
+                b.read(out, 0, o, 0, tokens.length * dim);
+                b.read(copy, 8, o, tokens.length * dim, 3 * dim);
                 res[i++] = o;
             }
             assertElementwise("embed " + type, res[0], res[1]);

@@ -73,7 +73,7 @@ class ModelConformanceTest {
     }
 
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"stories260K.gguf", "gemma3-tiny-q4_0.gguf", "gemma3-tiny-mixed.gguf"})
+    @ValueSource(strings = {"stories260K.gguf", "stories260K-q4_k_m.gguf", "gemma3-tiny-q4_0.gguf", "gemma3-tiny-mixed.gguf"})
     void logitsMatchTheOracle(String name) throws Exception {
         Path model = shared().resolve("models").resolve(name);
         assumeTrue(Files.exists(model), "shared model " + model + " not present");

@@ -97,7 +97,7 @@ final class TestTensors {
                     }
                 }
             }
-            default -> throw new IllegalArgumentException("no encoder for " + type);
+            default -> dev.edgellm.core.testing.BlockEncoders.encodeRow(type, v, off, n, seg, base);
         }
     }
 }

@@ -94,6 +94,11 @@ class VectorKernelConformanceTest extends AbstractBackendConformanceTest {
                 }
             }
         }
+        for (GgmlType type : List.of(GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K)) {
+            for (int cols : type.blockSize() == 256 ? List.of(256, 4096) : List.of(64, 1152)) {
+                cases.add(Arguments.of(type, 130, cols));
+            }
+        }
         return cases.stream();
     }
 

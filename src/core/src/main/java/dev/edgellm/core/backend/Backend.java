@@ -35,6 +35,15 @@ public interface Backend extends AutoCloseable {
      */
     Weight weight(GgufTensor tensor);
 
+    /**
+     * Refuses a tensor that {@link #weight} would refuse for its type or shape, without preparing
+     * anything (no copy, no upload): calibration checks every tensor of a model this way before it
+     * measures a backend, so a backend that cannot run the whole model is never chosen.
+     *
+     * @throws UnsupportedTensorException naming the tensor, its type and the reason
+     */
+    void requireSupported(GgufTensor tensor);
+
     /** A zeroed activation buffer of {@code floats} floats. */
     Activations allocate(int floats);
 

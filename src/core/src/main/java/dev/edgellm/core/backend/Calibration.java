@@ -4,6 +4,7 @@ import dev.edgellm.core.gguf.GgufFile;
 import dev.edgellm.core.gguf.GgufTensor;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -15,7 +16,9 @@ import java.util.function.LongSupplier;
  * model's own FFN weight, one token at a time (the decode shape) and {@value #PROMPT_BATCH} tokens
  * at a time (the prompt shape). Candidates are ranked by the time a reference request would take
  * ({@value #REF_PROMPT} prompt tokens, {@value #REF_GENERATED} generated), so a device that only
- * wins one phase does not win the choice.
+ * wins one phase does not win the choice. A candidate that refuses any tensor of the model
+ * ({@link Backend#requireSupported}: a type it does not compute) is left out as unusable for this
+ * model.
  *
  * <h2>Measuring a moving target</h2>
  * A JIT-compiled backend is slow until its kernels are compiled, and a shared machine slows any
@@ -107,12 +110,12 @@ public final class Calibration {
      */
     public static Outcome run(GgufFile file, List<Backends.Candidate> candidates, BackendOptions options, long budgetNanos,
                               String forced, Consumer<String> log) {
-        return run(probeTensor(file), candidates, options, budgetNanos, forced, log, System::nanoTime);
+        return run(file.tensors().values(), probeTensor(file), candidates, options, budgetNanos, forced, log, System::nanoTime);
     }
 
     /** {@link #run(GgufFile, List, BackendOptions, long, String, Consumer)} on a given tensor and clock (tests). */
-    static Outcome run(GgufTensor t, List<Backends.Candidate> candidates, BackendOptions options, long budgetNanos,
-                       String forced, Consumer<String> log, LongSupplier clock) {
+    static Outcome run(Collection<GgufTensor> all, GgufTensor t, List<Backends.Candidate> candidates, BackendOptions options,
+                       long budgetNanos, String forced, Consumer<String> log, LongSupplier clock) {
         List<Result> results = new ArrayList<>();
         for (Backends.Candidate c : candidates) {
             String id = c.provider().id();
@@ -124,7 +127,7 @@ public final class Calibration {
                 // a lower-priority candidate clearly slower than a settled faster one need not settle
                 Result leader = results.stream().filter(r -> r.stable() && priority(candidates, r) > c.provider().priority())
                         .min(Comparator.comparingDouble(Result::score)).orElse(null);
-                results.add(measure(c.provider(), t, options, budgetNanos, log, clock, leader));
+                results.add(measure(c.provider(), all, t, options, budgetNanos, log, clock, leader));
             }
             Result last = results.getLast();
             log.accept(String.format(Locale.ROOT, "calibration %-8s %s", id, !Double.isNaN(last.nanosPerOp())
@@ -135,11 +138,28 @@ public final class Calibration {
         return choose(results, candidates, forced, t);
     }
 
-    private static Result measure(BackendProvider provider, GgufTensor t, BackendOptions options, long budgetNanos,
-                                  Consumer<String> log, LongSupplier clock, Result leader) {
+    private static Result measure(BackendProvider provider, Collection<GgufTensor> all, GgufTensor t, BackendOptions options,
+                                  long budgetNanos, Consumer<String> log, LongSupplier clock, Result leader) {
         String id = provider.id();
-        try (Backend b = provider.create(options);
-             Weight w = b.weight(t);
+        try (Backend b = provider.create(options)) {
+            // A backend that cannot hold every tensor of the model (a type it does not compute, a
+            // tensor over its allocation limit) cannot run it, however fast its products are.
+            for (GgufTensor any : all) {
+                try {
+                    b.requireSupported(any);
+                } catch (UnsupportedTensorException e) {
+                    return Result.unmeasured(id, false, "cannot run this model: " + e.getMessage());
+                }
+            }
+            return measure(b, t, budgetNanos, log, clock, leader);
+        } catch (RuntimeException | LinkageError e) {
+            return Result.unmeasured(id, false, "calibration failed: " + e);
+        }
+    }
+
+    private static Result measure(Backend b, GgufTensor t, long budgetNanos, Consumer<String> log, LongSupplier clock, Result leader) {
+        String id = b.id();
+        try (Weight w = b.weight(t);
              Activations x = b.allocate(t.cols() * PROMPT_BATCH);
              Activations out = b.allocate(t.rows() * PROMPT_BATCH)) {
             float[] values = new float[t.cols() * PROMPT_BATCH];

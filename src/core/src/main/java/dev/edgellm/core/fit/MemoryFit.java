@@ -67,9 +67,10 @@ public final class MemoryFit {
         long logits = 4L * (c.dim() + (long) c.vocabSize()) + 4L * c.vocabSize();
         long sampler = 12L * c.vocabSize();
         long widest = Math.max(Math.max(c.dim(), c.ffnDim()), c.heads() * c.valueDim());
-        // Q8_0 copy of the activations (a quant widened to 2 bytes, per 32: a 4-byte scale and a
-        // 2-byte offset) and an f16/bf16-rounded copy (4 bytes)
-        long quantized = (long) batch * widest * 6 + (long) batch * widest / 32 * 6;
+        // quantized copy of the activations (the vector backend's Q8_0 quants widened to 2 bytes,
+        // twice for Q4_0; Q8_0/Q8_1 scales and sums per 32, Q8_K sums per 16) and an
+        // f16/bf16-rounded copy (4 bytes)
+        long quantized = (long) batch * widest * 8 + (long) batch * widest / 32 * 8 + (long) batch * widest / 16 * 2;
         return activations + logits + sampler + quantized;
     }
 

@@ -39,6 +39,45 @@ public final class ModelCatalog {
             return m;
         }
 
+        /**
+         * Bytes of the text model's weights in a storage scheme, per tensor type: a single type, or
+         * one of llama-quantize's K-quant mixes with its per-tensor rules (see {@link Storage}).
+         */
+        public Map<GgmlType, Long> textWeights(Storage storage) {
+            if (storage.mix() == null) {
+                return textWeights(storage.base());
+            }
+            ModelConfig c = config;
+            Map<GgmlType, Long> m = new EnumMap<>(GgmlType.class);
+            // tied token embedding / output head: Q6_K, or Q8_0 when the width is not whole super-blocks
+            GgmlType out = c.dim() % 256 == 0 ? GgmlType.Q6_K : GgmlType.Q8_0;
+            m.merge(out, out.byteSize((long) c.dim() * c.vocabSize()), Long::sum);
+            for (int i = 0; i < c.layers(); i++) {
+                boolean more = Storage.useMoreBits(i, c.layers());
+                add(m, storage, false, c.dim(), (long) c.heads() * c.keyDim());            // attn_q
+                add(m, storage, false, c.dim(), (long) c.kvHeads() * c.keyDim());          // attn_k
+                add(m, storage, more, c.dim(), (long) c.kvHeads() * c.valueDim());         // attn_v
+                add(m, storage, false, c.heads() * c.valueDim(), c.dim());                 // attn_output
+                add(m, storage, false, c.dim(), c.ffnDim());                               // ffn_gate
+                add(m, storage, false, c.dim(), c.ffnDim());                               // ffn_up
+                add(m, storage, more, c.ffnDim(), c.dim());                                // ffn_down
+            }
+            long norms = (4L * c.dim() + 2L * c.keyDim()) * c.layers() + c.dim();
+            m.merge(GgmlType.F32, 4 * norms, Long::sum);
+            return m;
+        }
+
+        private static void add(Map<GgmlType, Long> m, Storage s, boolean moreBits, int cols, long rows) {
+            GgmlType t = Storage.fallback(moreBits ? GgmlType.Q6_K : s.base(), cols);
+            m.merge(t, t.byteSize(cols * rows), Long::sum);
+        }
+
+        /** Text plus vision weight bytes in a storage scheme (the vision tower in the scheme's type for its 1152-wide rows). */
+        public long totalWeightBytes(Storage storage) {
+            long vision = visionParameters == 0 ? 0 : Storage.fallback(storage.base(), 1152).byteSize(visionParameters / 32 * 32);
+            return textWeights(storage).values().stream().mapToLong(Long::longValue).sum() + vision;
+        }
+
         /** Parameters of the text model. */
         public long textParameters() {
             Map<GgmlType, Long> f32 = textWeights(GgmlType.F32);
@@ -58,6 +97,48 @@ public final class ModelCatalog {
 
     /** Storage types the catalog lists. */
     public static final List<GgmlType> TYPES = List.of(GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0);
+
+    /**
+     * How a file stores its matrices: one type throughout ({@code mix} null), or a llama-quantize
+     * K-quant mix ({@code Q4_K_M}: Q4_K, with Q6_K for the output head and for attn_v and ffn_down
+     * in the layers {@link #useMoreBits} picks; {@code Q5_K_M} the same around Q5_K; {@code Q6_K}
+     * all Q6_K). Rows that are not whole 256-weight super-blocks fall back as llama-quantize does:
+     * Q4_K to Q5_0, Q5_K to Q5_1, Q6_K to Q8_0 (Gemma 3 1B's 1152-wide rows).
+     */
+    public record Storage(String name, GgmlType base, String mix) {
+        public static final Storage BF16 = new Storage("BF16", GgmlType.BF16, null);
+        public static final Storage Q8_0 = new Storage("Q8_0", GgmlType.Q8_0, null);
+        public static final Storage Q4_0 = new Storage("Q4_0", GgmlType.Q4_0, null);
+        public static final Storage Q4_K_M = new Storage("Q4_K_M", GgmlType.Q4_K, "M");
+        public static final Storage Q5_K_M = new Storage("Q5_K_M", GgmlType.Q5_K, "M");
+        public static final Storage Q6_K = new Storage("Q6_K", GgmlType.Q6_K, "all");
+
+        /** llama-quantize's choice of layers that get more bits in the _M mixes. */
+        static boolean useMoreBits(int layer, int layers) {
+            return layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2;
+        }
+
+        /** The type a row of {@code cols} weights is stored in when {@code target} needs whole 256-blocks. */
+        static GgmlType fallback(GgmlType target, int cols) {
+            if (cols % target.blockSize() == 0) {
+                return target;
+            }
+            return switch (target) {
+                case Q4_K -> GgmlType.Q5_0;
+                case Q5_K -> GgmlType.Q5_1;
+                case Q6_K -> GgmlType.Q8_0;
+                default -> target;
+            };
+        }
+
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    /** Storage schemes the catalog lists: the single types, then the K-quant mixes community files use. */
+    public static final List<Storage> STORAGES = List.of(Storage.BF16, Storage.Q8_0, Storage.Q4_0, Storage.Q4_K_M, Storage.Q5_K_M, Storage.Q6_K);
 
     private static final long SIGLIP = 417_000_000L;
 

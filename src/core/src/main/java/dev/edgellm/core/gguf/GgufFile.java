@@ -187,7 +187,29 @@ public final class GgufFile implements AutoCloseable {
             long start = data + info.relOffset;
             byName.put(info.name, new GgufTensor(info.name, info.type, info.dims, start, file.asSlice(start, size).asReadOnly()));
         }
+        requireDisjoint(byName);
         this.tensors = Collections.unmodifiableMap(byName);
+    }
+
+    /**
+     * Tensor data must not overlap: a tensor whose data is shorter than its shape needs (a
+     * truncated block written by a broken tool) shows up as the next tensor starting inside it.
+     * llama.cpp goes further and wants the tensors back to back in info order; EdgeLLM accepts any
+     * order and padding.
+     */
+    private void requireDisjoint(Map<String, GgufTensor> byName) {
+        List<GgufTensor> sorted = new ArrayList<>(byName.values());
+        sorted.sort(java.util.Comparator.comparingLong(GgufTensor::offset));
+        for (int i = 1; i < sorted.size(); i++) {
+            GgufTensor a = sorted.get(i - 1);
+            GgufTensor b = sorted.get(i);
+            long end = a.offset() + a.byteSize();
+            if (b.offset() < end && a.byteSize() > 0) {
+                throw new GgufFormatException(path + ": tensor '" + a.name() + "' (" + a.type() + " " + a.shape() + ", " + a.byteSize()
+                        + " bytes at file offset " + a.offset() + ") runs into tensor '" + b.name() + "' at file offset " + b.offset()
+                        + ": its data is " + (end - b.offset()) + " bytes shorter than its shape needs (truncated blocks?)");
+            }
+        }
     }
 
     /**

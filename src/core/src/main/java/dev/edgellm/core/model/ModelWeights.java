@@ -2,6 +2,7 @@ package dev.edgellm.core.model;
 
 import dev.edgellm.core.backend.Backend;
 import dev.edgellm.core.backend.Weight;
+import dev.edgellm.core.gguf.BlockScales;
 import dev.edgellm.core.gguf.GgufFile;
 import dev.edgellm.core.gguf.GgufFormatException;
 import dev.edgellm.core.gguf.GgufTensor;
@@ -96,7 +97,10 @@ public record ModelWeights(Weight tokenEmbedding, LayerWeights[] layers, Weight 
         }
     }
 
-    /** Checks every tensor's shape against the config and prepares it on the backend. */
+    /**
+     * Checks every tensor's shape against the config and its block scales for corruption
+     * ({@link BlockScales}), and prepares it on the backend.
+     */
     public static ModelWeights load(GgufFile file, ModelConfig c, Backend backend) {
         Loader l = new Loader(file, backend, new java.util.ArrayList<>());
         try {
@@ -153,6 +157,7 @@ public record ModelWeights(Weight tokenEmbedding, LayerWeights[] layers, Weight 
                 throw new GgufFormatException(file.path() + ": tensor '" + name + "' has shape " + Arrays.toString(dims)
                         + ", the model's metadata implies " + Arrays.toString(shape) + " (tensor data at offset " + t.offset() + ")");
             }
+            BlockScales.requireFinite(file.path().toString(), t);
             Weight w = backend.weight(t);
             prepared.add(w);
             return w;

@@ -128,6 +128,11 @@ final class RecordingBackend implements Backend {
     }
 
     @Override
+    public void requireSupported(GgufTensor tensor) {
+        delegate.requireSupported(tensor);
+    }
+
+    @Override
     public Activations allocate(int floats) {
         return delegate.allocate(floats);
     }

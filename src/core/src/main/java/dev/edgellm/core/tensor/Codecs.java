@@ -8,7 +8,8 @@ import java.nio.ByteOrder;
 /**
  * Scalar encoders and decoders for the ggml block formats of {@link GgmlType}: the reference
  * definitions every backend is checked against (ggml-quants.c {@code dequantize_row_*} and
- * {@code quantize_row_q8_0_ref}).
+ * {@code quantize_row_q8_0_ref}). The K-quant super-blocks are in {@link KQuants}, the Q4_1/Q5_0/
+ * Q5_1/Q8_1 blocks in {@link LegacyQuants}; this class dispatches on the type.
  */
 public final class Codecs {
     public static final ValueLayout.OfShort LE_SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -60,6 +61,12 @@ public final class Codecs {
                 int q = j < 16 ? packed & 0x0F : packed >>> 4;
                 yield f16ToF32(s.get(LE_SHORT, b)) * (q - 8);
             }
+            case Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K -> {
+                // decode the element's block (these types are read element-wise only for small tensors)
+                float[] block = new float[type.blockSize()];
+                dequantizeRow(type, s, base + (long) (i / type.blockSize()) * type.bytesPerBlock(), block, 0, type.blockSize());
+                yield block[i % type.blockSize()];
+            }
             default -> throw new UnsupportedOperationException("no decoder for " + type);
         };
     }
@@ -98,6 +105,12 @@ public final class Codecs {
                     }
                 }
             }
+            case Q4_1 -> LegacyQuants.dequantizeQ4_1(s, base, out, off, n / QK);
+            case Q5_0 -> LegacyQuants.dequantizeQ5_0(s, base, out, off, n / QK);
+            case Q5_1 -> LegacyQuants.dequantizeQ5_1(s, base, out, off, n / QK);
+            case Q4_K -> KQuants.dequantizeQ4_K(s, base, out, off, n / KQuants.QK_K);
+            case Q5_K -> KQuants.dequantizeQ5_K(s, base, out, off, n / KQuants.QK_K);
+            case Q6_K -> KQuants.dequantizeQ6_K(s, base, out, off, n / KQuants.QK_K);
             default -> throw new UnsupportedOperationException("no decoder for " + type);
         }
     }

@@ -71,6 +71,57 @@ class CalibrationTest {
         }
     }
 
+    /** The scalar backend, but refusing Q6_K tensors the way the OpenCL backend refuses K-quants. */
+    static final BackendProvider NO_Q6_K = new BackendProvider() {
+        public String id() {
+            return "no-q6k";
+        }
+
+        public int priority() {
+            return 500;
+        }
+
+        public BackendProbe probe() {
+            return new BackendProbe("no-q6k", true, "test", Map.of());
+        }
+
+        public Backend create(BackendOptions o) {
+            Backend scalar = new dev.edgellm.core.backend.scalar.ScalarBackend(1);
+            return (Backend) java.lang.reflect.Proxy.newProxyInstance(Backend.class.getClassLoader(), new Class<?>[] {Backend.class}, (proxy, m, args) -> {
+                if ((m.getName().equals("requireSupported") || m.getName().equals("weight"))
+                        && ((dev.edgellm.core.gguf.GgufTensor) args[0]).type() == dev.edgellm.core.gguf.GgmlType.Q6_K) {
+                    throw new UnsupportedTensorException("tensor '" + ((dev.edgellm.core.gguf.GgufTensor) args[0]).name() + "' has type Q6_K, refused");
+                }
+                try {
+                    return m.invoke(scalar, args);
+                } catch (java.lang.reflect.InvocationTargetException e) {
+                    throw e.getCause();
+                }
+            });
+        }
+    };
+
+    /**
+     * A backend that refuses any tensor of the model is left out, even when the tensor it measures
+     * with (layer 0's FFN up projection, Q4_K here) is one it computes: the Q4_K_M file keeps its
+     * token embedding in Q6_K.
+     */
+    @Test
+    void aBackendThatRefusesATensorOfTheModelIsLeftOut() throws Exception {
+        try (GgufFile f = GgufFile.open(SharedFiles.model("gemma3-kq-q4_k_m.gguf"))) {
+            List<Backends.Candidate> candidates = new ArrayList<>(Backends.probeAll());
+            candidates.add(new Backends.Candidate(NO_Q6_K, NO_Q6_K.probe()));
+            Calibration.Outcome o = Calibration.run(f, candidates, new BackendOptions(1), 4_000_000L, null, s -> { });
+            Calibration.Result r = o.results().stream().filter(x -> x.backend().equals("no-q6k")).findFirst().orElseThrow();
+            assertFalse(r.usable());
+            assertTrue(r.note().startsWith("cannot run this model: tensor 'token_embd.weight' has type Q6_K"), r.note());
+            assertTrue(!o.chosen().equals("no-q6k"), o.chosen());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Calibration.run(f, candidates, new BackendOptions(1), 1_000_000L, "no-q6k", s -> { }));
+            assertTrue(e.getMessage().contains("token_embd.weight") && e.getMessage().contains("Q6_K"), e.getMessage());
+        }
+    }
+
     // ---- timing on a fake clock: which backend wins, deterministically -----------------------------
 
     /** A fake clock that backends advance by the time their products "take". */
@@ -144,7 +195,7 @@ class CalibrationTest {
         for (BackendProvider p : providers) {
             candidates.add(new Backends.Candidate(p, p.probe()));
         }
-        return Calibration.run(t, candidates, new BackendOptions(1), 3_000_000_000L, null, log::add, CLOCK::get);
+        return Calibration.run(List.of(t), t, candidates, new BackendOptions(1), 3_000_000_000L, null, log::add, CLOCK::get);
     }
 
     /**
@@ -233,6 +284,7 @@ class CalibrationTest {
                     public String id() { return "unsteady"; }
                     public int threads() { return 1; }
                     public Weight weight(GgufTensor tensor) { return inner.weight(tensor); }
+                    public void requireSupported(GgufTensor tensor) { inner.requireSupported(tensor); }
                     public Activations allocate(int floats) { return inner.allocate(floats); }
                     public void write(float[] src, int so, Activations dst, int d, int len) { inner.write(src, so, dst, d, len); }
                     public void read(Activations src, int so, float[] dst, int d, int len) {

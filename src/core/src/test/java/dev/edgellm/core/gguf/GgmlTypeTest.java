@@ -24,17 +24,18 @@ class GgmlTypeTest {
         "BF16,   30,   1,   2",
         "Q8_0,    8,  32,  34",   // ggml_half d; int8_t qs[32]
         "Q4_0,    2,  32,  18",   // ggml_half d; uint8_t qs[16]
+        "Q4_1,    3,  32,  20",   // ggml_half d, m; uint8_t qs[16]
+        "Q5_0,    6,  32,  22",   // ggml_half d; uint8_t qh[4]; uint8_t qs[16]
+        "Q5_1,    7,  32,  24",   // ggml_half d, m; uint8_t qh[4]; uint8_t qs[16]
+        "Q4_K,   12, 256, 144",   // ggml_half d, dmin; uint8_t scales[12]; uint8_t qs[128]
+        "Q5_K,   13, 256, 176",   // ggml_half d, dmin; uint8_t scales[12]; uint8_t qh[32]; uint8_t qs[128]
+        "Q6_K,   14, 256, 210",   // uint8_t ql[128]; uint8_t qh[64]; int8_t scales[16]; ggml_half d
+        // activation types (llama.cpp's vec_dot_type of the above)
+        "Q8_1,    9,  32,  36",   // ggml_half d, s; int8_t qs[32]
+        "Q8_K,   15, 256, 292",   // float d; int8_t qs[256]; int16_t bsums[16]
         // known, unsupported (sizeof(block_*) in ggml-common.h with QK_K = 256)
-        "Q4_1,    3,  32,  20",
-        "Q5_0,    6,  32,  22",
-        "Q5_1,    7,  32,  24",
-        "Q8_1,    9,  32,  36",
         "Q2_K,   10, 256,  84",
         "Q3_K,   11, 256, 110",
-        "Q4_K,   12, 256, 144",
-        "Q5_K,   13, 256, 176",
-        "Q6_K,   14, 256, 210",
-        "Q8_K,   15, 256, 292",
         "IQ2_XXS,16, 256,  66",
         "IQ2_XS, 17, 256,  74",
         "IQ3_XXS,18, 256,  98",
@@ -62,16 +63,34 @@ class GgmlTypeTest {
     }
 
     @Test
-    void exactlyTheFiveComputeTypesAreSupported() {
+    void exactlyTheComputeTypesAreSupported() {
         Set<GgmlType> supported = EnumSet.noneOf(GgmlType.class);
         for (GgmlType t : GgmlType.values()) {
             if (t.supported()) {
                 supported.add(t);
             }
         }
-        assertEquals(EnumSet.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0), supported);
-        assertFalse(GgmlType.Q4_K.supported());
-        assertFalse(GgmlType.Q6_K.supported());
+        assertEquals(EnumSet.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_1,
+                GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K), supported);
+        assertFalse(GgmlType.Q8_K.supported(), "an activation type, never a weight");
+        assertFalse(GgmlType.Q8_1.supported(), "an activation type, never a weight");
+        assertFalse(GgmlType.Q3_K.supported());
+    }
+
+    @Test
+    void bitsPerWeightAndScaleOffsets() {
+        assertEquals(4.5, GgmlType.Q4_0.bitsPerWeight());
+        assertEquals(4.5, GgmlType.Q4_K.bitsPerWeight());
+        assertEquals(5.5, GgmlType.Q5_K.bitsPerWeight());
+        assertEquals(6.5625, GgmlType.Q6_K.bitsPerWeight());
+        assertEquals(5.0, GgmlType.Q4_1.bitsPerWeight());
+        assertEquals(5.5, GgmlType.Q5_0.bitsPerWeight());
+        assertEquals(6.0, GgmlType.Q5_1.bitsPerWeight());
+        assertEquals(16.0, GgmlType.BF16.bitsPerWeight());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {208}, GgmlType.Q6_K.halfScaleOffsets());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {0, 2}, GgmlType.Q4_K.halfScaleOffsets());
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {0}, GgmlType.Q5_0.halfScaleOffsets());
+        assertEquals(0, GgmlType.F16.halfScaleOffsets().length);
     }
 
     @Test

@@ -8,11 +8,15 @@ import dev.edgellm.core.backend.Backend;
 import dev.edgellm.core.backend.KvCache;
 import dev.edgellm.core.backend.KvCacheSpec;
 import dev.edgellm.core.backend.RopeSpec;
+import dev.edgellm.core.backend.UnsupportedTensorException;
 import dev.edgellm.core.backend.Weight;
 import dev.edgellm.core.backend.scalar.ScalarBackend;
 import dev.edgellm.core.gguf.GgmlType;
 import dev.edgellm.core.gguf.GgufTensor;
+import java.util.EnumSet;
+import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -56,16 +60,44 @@ public abstract class BackendConformanceSuite {
         System.out.printf(Locale.ROOT, "[%s] conformance: worst matmul error / bound = %.3f%n", test.id(), worstMatmul);
     }
 
-    static Stream<Arguments> matmulShapes() {
+    /** Every weight type a CPU backend computes with; the ones {@link #weightTypes()} leaves out are checked for a clear refusal. */
+    static final List<GgmlType> ALL_TYPES = List.of(GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.F16, GgmlType.BF16, GgmlType.F32,
+            GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K);
+
+    /** The weight types the backend under test computes with (default: all of {@link #ALL_TYPES}). */
+    protected Set<GgmlType> weightTypes() {
+        return EnumSet.copyOf(ALL_TYPES);
+    }
+
+    Stream<Arguments> matmulShapes() {
         Stream.Builder<Arguments> b = Stream.builder();
-        for (GgmlType t : new GgmlType[] {GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.F16, GgmlType.BF16, GgmlType.F32}) {
-            for (int[] shape : new int[][] {{1, 64}, {37, 64}, {96, 256}, {13, 1152}, {300, 128}}) {
+        for (GgmlType t : ALL_TYPES) {
+            if (!weightTypes().contains(t)) {
+                continue;
+            }
+            // K-quant rows are whole 256-weight super-blocks; 1152 = 4.5 super-blocks is Gemma 3 1B's width, which K-quant files store as Q5_0/Q8_0
+            int[][] shapes = t.blockSize() == 256 ? new int[][] {{1, 256}, {37, 256}, {13, 1024}, {300, 512}}
+                    : new int[][] {{1, 64}, {37, 64}, {96, 256}, {13, 1152}, {300, 128}};
+            for (int[] shape : shapes) {
                 for (int n : new int[] {1, 3, 17}) {
                     b.add(Arguments.of(t, shape[0], shape[1], n));
                 }
             }
         }
         return b.build();
+    }
+
+    /** A weight type the backend does not compute with is refused by name, never computed wrongly. */
+    @Test
+    void otherWeightTypesAreRefusedNamingTensorAndType() {
+        for (GgmlType t : ALL_TYPES) {
+            if (weightTypes().contains(t)) {
+                continue;
+            }
+            GgufTensor w = TensorFactory.tensor("blk.0.ffn_up.weight", t, 4, 256, TensorFactory.random(new SplittableRandom(1), 4 * 256, 1f));
+            UnsupportedTensorException e = org.junit.jupiter.api.Assertions.assertThrows(UnsupportedTensorException.class, () -> test.weight(w));
+            assertTrue(e.getMessage().contains("blk.0.ffn_up.weight") && e.getMessage().contains(t.name()), e.getMessage());
+        }
     }
 
     @ParameterizedTest(name = "{0} rows={1} cols={2} n={3}")
@@ -109,21 +141,22 @@ public abstract class BackendConformanceSuite {
     @MethodSource("embedTypes")
     void embed(GgmlType type) {
         SplittableRandom r = new SplittableRandom(5);
-        GgufTensor t = TensorFactory.tensor("emb", type, 50, 64, TensorFactory.random(r, 50 * 64, 1f));
+        int dim = type.blockSize() == 256 ? 256 : 64;
+        GgufTensor t = TensorFactory.tensor("emb", type, 50, dim, TensorFactory.random(r, 50 * dim, 1f));
         int[] tokens = {3, 0, 49, 3, 17};
         float[][] res = new float[2][];
         Backend[] bs = {oracle, test};
         for (int i = 0; i < 2; i++) {
-            Activations out = bs[i].allocate(tokens.length * 64);
+            Activations out = bs[i].allocate(tokens.length * dim);
             bs[i].embed(bs[i].weight(t), tokens, tokens.length, 2.5f, out);
-            res[i] = new float[tokens.length * 64];
+            res[i] = new float[tokens.length * dim];
             bs[i].read(out, 0, res[i], 0, res[i].length);
         }
         assertClose(res[0], res[1], ELEMENTWISE_REL, "embed " + type);
     }
 
-    static Stream<GgmlType> embedTypes() {
-        return Stream.of(GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.F16, GgmlType.BF16, GgmlType.F32);
+    Stream<GgmlType> embedTypes() {
+        return ALL_TYPES.stream().filter(weightTypes()::contains);
     }
 
     @Test
@@ -203,7 +236,19 @@ public abstract class BackendConformanceSuite {
                 Arguments.of(8, 8, 16, 0, 5, 17, 64, true),
                 Arguments.of(4, 1, 64, 16, 40, 1, 16, true),    // ring: capacity == window, wrapped
                 Arguments.of(2, 1, 32, 16, 50, 9, 24, true),    // ring with a batch: capacity window + n - 1
-                Arguments.of(4, 2, 64, 32, 0, 40, 71, false));
+                Arguments.of(4, 2, 64, 32, 0, 40, 71, false),
+                Arguments.of(4, 2, 32, 0, 10, 70, 96, true),    // 64+ queries: llama.cpp's float32 (tiled) path
+                Arguments.of(2, 1, 64, 16, 0, 66, 81, true));
+    }
+
+    /**
+     * Whether the backend computes attention over an f16 cache with the oracle's
+     * flash-attention arithmetic (f16 value accumulator, {@code ScalarKernels.attendHeadFlashF16})
+     * and its float32 path from 64 queries on; a backend that sums in float32 throughout is held to
+     * the accumulator's rounding, 2^-11 of the largest value per attended position.
+     */
+    protected boolean flashF16Attention() {
+        return true;
     }
 
     @ParameterizedTest(name = "heads={0}/{1} dim={2} window={3} start={4} n={5} cap={6} f16={7}")
@@ -240,7 +285,24 @@ public abstract class BackendConformanceSuite {
                 b.read(out, 0, res[i], 0, res[i].length);
             }
         }
-        assertClose(res[0], res[1], MATMUL_REL, "attention");
+        if (!f16 || flashF16Attention()) {
+            assertClose(res[0], res[1], MATMUL_REL, "attention");
+            return;
+        }
+        // A backend that keeps float32 sums (and rounds the query to f16 whatever the batch) against
+        // the oracle's f16 accumulator: each attended position may round the accumulator, 2^-11 of
+        // the largest value, and an f16 query moves the scores by 2^-11 of their size.
+        int span = window > 0 ? Math.min(window, startPos + n) : startPos + n;
+        double vmax = 0;
+        for (float x : v) {
+            vmax = Math.max(vmax, Math.abs(x));
+        }
+        double tol = (span * Math.pow(2, -11) + Math.pow(2, -9)) * vmax;
+        for (int i = 0; i < res[0].length; i++) {
+            int fi = i;
+            assertTrue(Math.abs(res[0][i] - res[1][i]) <= MATMUL_REL * Math.abs(res[0][i]) + tol,
+                    () -> String.format(Locale.ROOT, "attention at %d: got %.7f want %.7f (bound %.2e)", fi, res[1][fi], res[0][fi], tol));
+        }
     }
 
     @Test

@@ -27,9 +27,22 @@ public record LlamaCppReference(String model, int vocab, List<Case> cases) {
      * @param topk        per prompt position, the reference top-10
      * @param lastLogits  every logit at the last prompt position (decoded from f16)
      * @param greedy      greedy continuation ids
-     * @param greedyTopk  per greedy step, the reference top-10 it chose from
+     * @param greedyTopk  per greedy step, a reference top-10 as the file lists it: in the older files
+     *                    entry {@code i} is after feeding {@code greedy[i]}, in the newer ones (no
+     *                    {@code full_logits}) entry {@code i} is what {@code greedy[i]} was chosen
+     *                    from; {@link #chooserTopk} hides the difference
      */
     public record Case(String text, int[] tokens, List<Logit[]> topk, float[] lastLogits, int[] greedy, List<Logit[]> greedyTopk) {
+        /** The reference top-10 that greedy step {@code i} chose {@code greedy[i]} from. */
+        public Logit[] chooserTopk(int i) {
+            Logit[] last = topk.get(topk.size() - 1);
+            boolean aligned = !greedyTopk.isEmpty() && java.util.Arrays.equals(greedyTopk.get(0), last);
+            if (aligned) {
+                return greedyTopk.get(i);
+            }
+            return i == 0 ? last : greedyTopk.get(i - 1);
+        }
+
         /** Gap between the reference's best and second-best logit in a top-k list. */
         public static float gap(Logit[] top) {
             return top[0].logit() - top[1].logit();

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.edgellm.core.backend.Backend;
+import dev.edgellm.core.backend.scalar.ScalarKernels;
 import dev.edgellm.core.engine.Generator;
 import dev.edgellm.core.model.LanguageModel;
 import dev.edgellm.core.model.Session;
@@ -33,7 +34,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * the reference top-1/top-2 gap exceeds {@value #GAP}; the logits of the reference top-10 ids lie
  * within {@value #MAX_ERROR} of the reference, with a mean absolute error of at most
  * {@value #MEAN_ERROR} per case; greedy continuations match while the reference gap stays above
- * {@value #GAP}. stories260K greedy output must match exactly for 64 tokens.
+ * {@value #GAP}. stories260K greedy output must match exactly for 64 tokens; its Q4_K_M quantization while the
+ * reference gap stays above {@value #GAP}.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 public abstract class ModelReferenceSuite {
@@ -43,10 +45,24 @@ public abstract class ModelReferenceSuite {
     /** Batched and token-by-token logits of the same backend agree to this. */
     public static final double KV_PATH_ERROR = 2e-3;
 
-    private static final String[] GEMMA = {"gemma3-tiny-q4_0", "gemma3-tiny-mixed"};
+    private static final String[] GEMMA = {"gemma3-tiny-q4_0", "gemma3-tiny-mixed", "gemma3-kq-q4_k_m"};
+    /** stories260K in F32, and quantized by llama-quantize to Q4_K_M (Q5_0, Q8_0 and F16 on its narrow rows). */
+    private static final String[] STORIES = {"stories260K", "stories260K-q4_k_m"};
 
     /** A new backend instance to test. */
     protected abstract Backend newBackend();
+
+    /**
+     * Tokens per forward batch for the llama.cpp comparisons: llama.cpp evaluated each prompt in one
+     * micro-batch (its default is 512), and its attention arithmetic depends on the batch (64 queries
+     * or more take its float32 tiled path), so the prompt goes in one batch here too.
+     */
+    static final int REFERENCE_BATCH = 512;
+
+    /** Whether the backend runs this shared model (a backend that refuses its tensor types says so here; the refusal is tested elsewhere). */
+    protected boolean runs(String model) {
+        return true;
+    }
 
     private Backend backend;
     private final List<String> report = new ArrayList<>();
@@ -72,15 +88,15 @@ public abstract class ModelReferenceSuite {
     }
 
     Stream<Arguments> gemmaCases() {
-        return Stream.of(GEMMA).flatMap(m -> IntStream.range(0, reference(m).cases().size()).mapToObj(i -> Arguments.of(m, i)));
+        return Stream.of(GEMMA).filter(this::runs).flatMap(m -> IntStream.range(0, reference(m).cases().size()).mapToObj(i -> Arguments.of(m, i)));
     }
 
     Stream<Arguments> storiesCases() {
-        return IntStream.range(0, reference("stories260K").cases().size()).mapToObj(i -> Arguments.of("stories260K", i));
+        return Stream.of(STORIES).filter(this::runs).flatMap(m -> IntStream.range(0, reference(m).cases().size()).mapToObj(i -> Arguments.of(m, i)));
     }
 
     Stream<Arguments> allModels() {
-        return Stream.of("stories260K", GEMMA[0], GEMMA[1]).map(Arguments::of);
+        return Stream.concat(Stream.of(STORIES), Stream.of(GEMMA)).filter(this::runs).map(Arguments::of);
     }
 
     @ParameterizedTest(name = "{0} case {1}")
@@ -88,7 +104,7 @@ public abstract class ModelReferenceSuite {
     void gemmaMatchesLlamaCpp(String modelName, int index) throws IOException {
         Case c = reference(modelName).cases().get(index);
         try (LanguageModel model = LanguageModel.load(SharedFiles.model(modelName + ".gguf"), backend);
-             Session s = model.newSession(2048, 64)) {
+             Session s = model.newSession(2048, REFERENCE_BATCH)) {
             // same prompt tokens (special tokens parsed, BOS added)
             assertArrayEquals(c.tokens(), model.tokenizer().encode(c.text(), true, true), "prompt tokens");
 
@@ -98,21 +114,25 @@ public abstract class ModelReferenceSuite {
             float[] logits = s.ingest(c.tokens(), 0, c.tokens().length,
                     (pos, row) -> compare(row, c.topk().get(pos), err, failures, "position " + pos));
 
-            // the full logits at the last position
-            double fullMax = 0;
-            double fullSum = 0;
-            for (int i = 0; i < c.lastLogits().length; i++) {
-                double e = Math.abs(logits[i] - c.lastLogits()[i]);
-                fullMax = Math.max(fullMax, e);
-                fullSum += e;
+            // the full logits at the last position (the older references carry them)
+            double fullMax = Double.NaN;
+            double fullMean = Double.NaN;
+            if (c.lastLogits() != null) {
+                double fullSum = 0;
+                fullMax = 0;
+                for (int i = 0; i < c.lastLogits().length; i++) {
+                    double e = Math.abs(logits[i] - c.lastLogits()[i]);
+                    fullMax = Math.max(fullMax, e);
+                    fullSum += e;
+                }
+                fullMean = fullSum / c.lastLogits().length;
             }
-            double fullMean = fullSum / c.lastLogits().length;
 
             // greedy continuation: step i is chosen from the logits before greedy[i] is fed
             int matched = 0;
             int checked = 0;
             for (int i = 0; i < c.greedy().length; i++) {
-                Logit[] top = i == 0 ? c.topk().get(c.topk().size() - 1) : c.greedyTopk().get(i - 1);
+                Logit[] top = c.chooserTopk(i);
                 if (Case.gap(top) <= GAP) {
                     break; // a near-tie: the reference order is within rounding noise from here on
                 }
@@ -129,7 +149,7 @@ public abstract class ModelReferenceSuite {
 
             double mean = err[1] / err[2];
             synchronized (report) {
-                report.add(String.format(Locale.ROOT, "%-18s case %d: top-10 max %.4f mean %.4f (%d logits); last-position all-vocab max %.4f mean %.4f; greedy %d/%d checked steps",
+                report.add(String.format(Locale.ROOT, "%-20s case %d: top-10 max %.4f mean %.4f (%d logits); last-position all-vocab max %.4f mean %.4f; greedy %d/%d checked steps",
                         modelName, index, err[0], mean, (int) err[2], fullMax, fullMean, matched, checked));
             }
             assertTrue(failures.isEmpty(), modelName + " case " + index + ": " + String.join("; ", failures.subList(0, Math.min(5, failures.size()))));
@@ -139,25 +159,52 @@ public abstract class ModelReferenceSuite {
 
     @ParameterizedTest(name = "{0} case {1}")
     @MethodSource("storiesCases")
-    void storiesGreedyMatchesLlamaCppExactly(String modelName, int index) throws IOException {
+    void storiesGreedyMatchesLlamaCpp(String modelName, int index) throws IOException {
         Case c = reference(modelName).cases().get(index);
         try (LanguageModel model = LanguageModel.load(SharedFiles.model(modelName + ".gguf"), backend);
-             Session s = model.newSession(2048, 64)) {
+             Session s = model.newSession(2048, REFERENCE_BATCH)) {
             int[] prompt = model.tokenizer().encode(c.text(), true, false);
             assertArrayEquals(c.tokens(), prompt, "prompt tokens");
             Generator.Result r = Generator.generate(s, prompt, new Generator.Options(c.greedy().length, SamplingParams.greedy(), true), null);
-            assertArrayEquals(c.greedy(), r.tokens(), "greedy continuation of '" + c.text() + "'");
+            if (modelName.equals(STORIES[0])) {
+                assertArrayEquals(c.greedy(), r.tokens(), "greedy continuation of '" + c.text() + "'");
+                return;
+            }
+            // The quantized file: equal ids while the reference's top-1/top-2 gap stays above GAP. The
+            // third prompt meets a 0.019 tie at step 14, where llama.cpp's own order is rounding
+            // noise; the other two continue equal for all 64 tokens.
+            int checked = 0;
+            for (int i = 0; i < c.greedy().length; i++) {
+                if (Case.gap(c.chooserTopk(i)) <= GAP) {
+                    break;
+                }
+                assertTrue(i < r.tokens().length && r.tokens()[i] == c.greedy()[i], "greedy step " + i + " of '" + c.text() + "': "
+                        + (i < r.tokens().length ? r.tokens()[i] : "none") + " != reference " + c.greedy()[i]);
+                checked++;
+            }
+            int equal = 0;
+            while (equal < c.greedy().length && equal < r.tokens().length && r.tokens()[equal] == c.greedy()[equal]) {
+                equal++;
+            }
+            synchronized (report) {
+                report.add(String.format(Locale.ROOT, "%-20s case %d: greedy %d/%d equal (%d checked, up to the first reference gap under %.2f)",
+                        modelName, index, equal, c.greedy().length, checked, GAP));
+            }
         }
     }
 
-    /** The KV-cache path (one token at a time) gives the logits of the batched prompt path. */
+    /**
+     * The KV-cache path (one token at a time) gives the logits of the batched prompt path, for
+     * batches under 64 tokens (from 64 on, attention takes llama.cpp's float32 path, as llama.cpp
+     * does, and differs by its f16 accumulator's rounding).
+     */
     @ParameterizedTest(name = "{0}")
     @MethodSource("allModels")
     void tokenByTokenMatchesBatch(String modelName) throws IOException {
         Case c = reference(modelName).cases().stream().max(java.util.Comparator.comparingInt(x -> x.tokens().length)).orElseThrow();
         int[] tokens = c.tokens();
         try (LanguageModel model = LanguageModel.load(SharedFiles.model(modelName + ".gguf"), backend);
-             Session batched = model.newSession(2048, 64);
+             Session batched = model.newSession(2048, ScalarKernels.FLASH_TILE_QUERIES - 1); // the attention arithmetic of token-by-token decoding
              Session stepwise = model.newSession(2048, 1)) { // batch 1: sliding layers keep exactly the window, so the ring wraps
             int vocab = model.config().vocabSize();
             float[][] expected = new float[tokens.length][];

@@ -94,7 +94,7 @@ public final class TensorFactory {
                     }
                 }
             }
-            default -> throw new IllegalArgumentException("no encoder for " + type);
+            default -> BlockEncoders.encodeRow(type, x, off, n, s, base);
         }
     }
 }

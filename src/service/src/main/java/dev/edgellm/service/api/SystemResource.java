@@ -239,6 +239,8 @@ public class SystemResource {
         m.put("batch", config.batch());
         m.put("threads", engine.threads());
         m.put("chat_template", engine.hasChatTemplate());
+        m.put("chat_template_source", engine.chatTemplateDescription());
+        m.put("chat_template_warning", engine.chatTemplateWarning());
         return m;
     }
 
@@ -269,6 +271,11 @@ public class SystemResource {
             }
         }
         m.put("weights_by_type", byType);
+        Map<String, Object> bits = new LinkedHashMap<>();
+        for (String t : byType.keySet()) {
+            bits.put(t, GgmlType.valueOf(t).bitsPerWeight());
+        }
+        m.put("bits_per_weight_by_type", bits);
         m.put("kv_cache_bytes", e.kvCacheBytes());
         m.put("scratch_bytes", e.scratchBytes());
         m.put("runtime_bytes", e.overheadBytes());

@@ -6,6 +6,7 @@ import dev.edgellm.core.backend.BackendProvider;
 import dev.edgellm.core.backend.Backends;
 import dev.edgellm.core.backend.Calibration;
 import dev.edgellm.core.engine.ChatMessage;
+import dev.edgellm.chat.ModelChatTemplates;
 import dev.edgellm.core.engine.ChatTemplate;
 import dev.edgellm.core.engine.Generator;
 import dev.edgellm.core.engine.SummaryPrompt;
@@ -113,6 +114,8 @@ public class EngineService {
     private volatile int threads;
     private volatile ChatTemplate chatTemplate;
     private volatile String chatTemplateProblem;
+    /** Why the model's own template is not used although the file has one (it does not parse), or null. */
+    private volatile String chatTemplateWarning;
     private volatile LanguageModel published;
     private volatile long loadMillis;
     private volatile Duration readyAfter;
@@ -381,11 +384,14 @@ public class EngineService {
         model = LanguageModel.load(path, backend);
         session = model.newSession(ctx, Math.max(1, config.batch()));
         context = session.contextLength();
-        try {
-            chatTemplate = ChatTemplate.forModel(model.file().metadata());
-        } catch (IllegalArgumentException e) {
-            chatTemplateProblem = e.getMessage() + " (use /v1/completions)";
+        ModelChatTemplates.Resolution chat = ModelChatTemplates.resolve(model.file().metadata(), model.tokenizer());
+        chatTemplate = chat.template();
+        chatTemplateWarning = chat.warning();
+        chatTemplateProblem = chat.problem() == null ? null : chat.problem() + " (use /v1/completions)";
+        if (chat.warning() != null) {
+            LOG.warnf("chat template: %s", chat.warning());
         }
+        LOG.infof("chat template: %s", chat.template() != null ? chat.template().description() : "none: " + chat.problem());
         published = model;
         loadMillis = (System.nanoTime() - t0) / 1_000_000;
         readyAt = Instant.now();
@@ -632,6 +638,17 @@ public class EngineService {
 
     public boolean hasChatTemplate() {
         return chatTemplate != null;
+    }
+
+    /** The chat template in use ("tokenizer.chat_template (Jinja)", "built-in Gemma"), or null. */
+    public String chatTemplateDescription() {
+        ChatTemplate t = chatTemplate;
+        return t == null ? null : t.description();
+    }
+
+    /** Why the file's own chat template is not used (unparsable), or null. */
+    public String chatTemplateWarning() {
+        return chatTemplateWarning;
     }
 
     public SystemInfo startupSystem() {

@@ -58,6 +58,26 @@ public final class Profiles {
         }
     }
 
+    /** Gemma whose chat template refuses a system message with raise_exception. */
+    public static class RaisingTemplate implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            Map<String, String> m = common();
+            m.put("edgellm.model.path", TemplateModels.gemmaWith(TemplateModels.RAISING).toString());
+            return m;
+        }
+    }
+
+    /** Gemma whose chat template does not parse: the built-in one is used, with a warning. */
+    public static class UnparsableTemplate implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            Map<String, String> m = common();
+            m.put("edgellm.model.path", TemplateModels.gemmaWith(TemplateModels.UNPARSABLE).toString());
+            return m;
+        }
+    }
+
     /** Gemma with the MQTT intake on: small payload limit, every streamed piece a chunk, quick status. */
     static Map<String, String> mqtt() {
         Map<String, String> m = common();

@@ -1,5 +1,6 @@
 package dev.edgellm.service.testing;
 
+import dev.edgellm.chat.ModelChatTemplates;
 import dev.edgellm.core.backend.scalar.ScalarBackend;
 import dev.edgellm.core.engine.ChatMessage;
 import dev.edgellm.core.engine.ChatTemplate;
@@ -19,7 +20,7 @@ public final class Reference {
     /** Greedy generation for a chat rendered with the model's template. */
     public static Generator.Result chat(Path model, List<ChatMessage> messages, int maxTokens) throws Exception {
         try (ScalarBackend b = new ScalarBackend(2); LanguageModel m = LanguageModel.load(model, b)) {
-            String text = ChatTemplate.forModel(m.file().metadata()).render(messages, true);
+            String text = template(m).render(messages, true);
             return greedy(m, m.tokenizer().encode(text, true, true), maxTokens);
         }
     }
@@ -28,7 +29,7 @@ public final class Reference {
     public static Generator.Result summary(Path model, String instructions, String text, List<Map<String, Object>> records, int promptBudget,
                                            int maxTokens) throws Exception {
         try (ScalarBackend b = new ScalarBackend(2); LanguageModel m = LanguageModel.load(model, b)) {
-            SummaryPrompt.Built built = SummaryPrompt.build(m.tokenizer(), ChatTemplate.forModel(m.file().metadata()), instructions, text, records,
+            SummaryPrompt.Built built = SummaryPrompt.build(m.tokenizer(), template(m), instructions, text, records,
                     promptBudget);
             return greedy(m, built.tokens(), maxTokens);
         }
@@ -39,6 +40,15 @@ public final class Reference {
         try (ScalarBackend b = new ScalarBackend(2); LanguageModel m = LanguageModel.load(model, b)) {
             return greedy(m, m.tokenizer().encode(prompt, true, true), maxTokens);
         }
+    }
+
+    /** The template the service applies: the model's own, else the built-in one. */
+    private static ChatTemplate template(LanguageModel m) {
+        ChatTemplate t = ModelChatTemplates.resolve(m.file().metadata(), m.tokenizer()).template();
+        if (t == null) {
+            throw new IllegalArgumentException(m.file().path() + " has no chat template");
+        }
+        return t;
     }
 
     private static Generator.Result greedy(LanguageModel m, int[] prompt, int maxTokens) {

@@ -59,6 +59,11 @@ public final class TimingBackend implements Backend {
     }
 
     @Override
+    public void requireSupported(GgufTensor tensor) {
+        b.requireSupported(tensor);
+    }
+
+    @Override
     public Weight weight(GgufTensor tensor) {
         Weight w = b.weight(tensor);
         String n = tensor.name();

@@ -20,7 +20,8 @@ import java.util.Set;
  */
 public abstract class CpuBackend implements Backend {
     /** Weight types every CPU backend computes with. */
-    public static final Set<GgmlType> TYPES = EnumSet.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0);
+    public static final Set<GgmlType> TYPES = EnumSet.of(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0,
+            GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K);
 
     protected final String id;
     protected final WorkerPool pool;
@@ -42,10 +43,7 @@ public abstract class CpuBackend implements Backend {
 
     @Override
     public Weight weight(GgufTensor tensor) {
-        if (!TYPES.contains(tensor.type())) {
-            throw new UnsupportedTensorException("tensor '" + tensor.name() + "' has type " + tensor.type()
-                    + ", which the " + id + " backend does not support (supported: " + TYPES + ")");
-        }
+        requireSupported(tensor);
         HostWeight w = new HostWeight(tensor);
         if (tensor.rows() == 1) {
             // a norm's gain vector: decoded now, while the loader reads the file, not at the first
@@ -53,6 +51,14 @@ public abstract class CpuBackend implements Backend {
             w.floats();
         }
         return w;
+    }
+
+    @Override
+    public void requireSupported(GgufTensor tensor) {
+        if (!TYPES.contains(tensor.type())) {
+            throw new UnsupportedTensorException("tensor '" + tensor.name() + "' has type " + tensor.type()
+                    + ", which the " + id + " backend does not support (supported: " + TYPES + ")");
+        }
     }
 
     @Override

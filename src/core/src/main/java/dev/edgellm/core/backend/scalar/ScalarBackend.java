@@ -8,19 +8,18 @@ import dev.edgellm.core.backend.Weight;
 import dev.edgellm.core.backend.cpu.CpuBackend;
 import dev.edgellm.core.backend.cpu.HostKvCache;
 import dev.edgellm.core.backend.cpu.HostWeight;
-import dev.edgellm.core.tensor.Codecs;
 
 /**
  * The reference backend: {@link ScalarKernels} in plain Java, always available. Matrix products are
- * spread over rows across threads (results do not depend on the thread count).
+ * spread over rows across threads (results do not depend on the thread count). Activations meet
+ * each weight type as in llama.cpp's CPU backend: quantized once per product to Q8_0 (Q4_0, Q5_0,
+ * Q8_0 weights), Q8_1 (Q4_1, Q5_1) or Q8_K (Q4_K, Q5_K, Q6_K), rounded to f16/bf16 for those
+ * weights, float32 otherwise.
  */
 public final class ScalarBackend extends CpuBackend {
     public static final String ID = "scalar";
 
-    // Activations converted for the weight type at hand; reused across calls.
-    private byte[] xq = new byte[0];
-    private float[] xd = new float[0];
-    private float[] xr = new float[0];
+    private final ScalarMatmul products = new ScalarMatmul();
     private float[] scores = new float[0];
     private float[] qh = new float[0];
 
@@ -30,55 +29,7 @@ public final class ScalarBackend extends CpuBackend {
 
     @Override
     public void matmul(Weight weight, Activations xa, Activations outa, int n) {
-        HostWeight w = (HostWeight) weight;
-        float[] x = host(xa);
-        float[] out = host(outa);
-        int cols = w.cols();
-        int rows = w.rows();
-        int total = Math.multiplyExact(n, cols);
-        switch (w.type()) {
-            case Q4_0, Q8_0 -> {
-                // Activations to Q8_0 once per product, as llama.cpp's vec_dot_type for these weights.
-                ensureQ8(total);
-                Codecs.quantizeQ8_0(x, 0, total, xd, 0, xq, 0);
-            }
-            case F16, BF16 -> {
-                if (xr.length < total) {
-                    xr = new float[total];
-                }
-                boolean f16 = w.type() == dev.edgellm.core.gguf.GgmlType.F16;
-                for (int i = 0; i < total; i++) {
-                    xr[i] = f16 ? Codecs.f16ToF32(Codecs.f32ToF16(x[i])) : Codecs.bf16ToF32(Codecs.f32ToBf16(x[i]));
-                }
-            }
-            default -> { }
-        }
-        byte[] q = xq;
-        float[] d = xd;
-        float[] r = xr;
-        int blocks = cols / Codecs.QK;
-        pool.parallelFor(rows, 16, (r0, r1) -> {
-            for (int row = r0; row < r1; row++) {
-                long base = row * w.rowBytes();
-                for (int t = 0; t < n; t++) {
-                    out[t * rows + row] = switch (w.type()) {
-                        case Q4_0 -> ScalarKernels.dotQ4_0Q8_0(w.data(), base, q, d, t * blocks, blocks);
-                        case Q8_0 -> ScalarKernels.dotQ8_0Q8_0(w.data(), base, q, d, t * blocks, blocks);
-                        case F16 -> ScalarKernels.dotF16F32(w.data(), base, r, t * cols, cols);
-                        case BF16 -> ScalarKernels.dotBF16F32(w.data(), base, r, t * cols, cols);
-                        case F32 -> ScalarKernels.dotF32F32(w.data(), base, x, t * cols, cols);
-                        default -> throw new IllegalStateException("unsupported weight type " + w.type());
-                    };
-                }
-            }
-        });
-    }
-
-    private void ensureQ8(int total) {
-        if (xq.length < total) {
-            xq = new byte[total];
-            xd = new float[total / Codecs.QK];
-        }
+        products.run((HostWeight) weight, host(xa), host(outa), n, pool);
     }
 
     @Override
@@ -103,7 +54,7 @@ public final class ScalarBackend extends CpuBackend {
         }
         for (int t = 0; t < n; t++) {
             for (int h = 0; h < spec.heads(); h++) {
-                ScalarKernels.attendHead(host(q), c, layer, startPos, t, h, spec, host(out), scores, qh);
+                ScalarKernels.attendHead(host(q), c, layer, startPos, t, h, spec, host(out), scores, qh, n >= ScalarKernels.FLASH_TILE_QUERIES);
             }
         }
     }

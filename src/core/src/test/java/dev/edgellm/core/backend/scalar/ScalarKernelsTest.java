@@ -39,9 +39,10 @@ class ScalarKernelsTest {
     @Test
     void quantizedMatmulIsTheDotProductUpToActivationRounding() {
         SplittableRandom r = new SplittableRandom(1);
-        for (GgmlType type : new GgmlType[] {GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.F16, GgmlType.BF16, GgmlType.F32}) {
+        for (GgmlType type : new GgmlType[] {GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.F16, GgmlType.BF16, GgmlType.F32,
+                GgmlType.Q5_0, GgmlType.Q4_1, GgmlType.Q5_1, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K}) {
             int rows = 24;
-            int cols = 256;
+            int cols = 512;
             GgufTensor t = TensorFactory.tensor("w", type, rows, cols, TensorFactory.random(r, rows * cols, 1f));
             float[] w = TensorFactory.decode(t);
             float[] x = TensorFactory.random(r, cols, 3f);
@@ -54,13 +55,20 @@ class ScalarKernelsTest {
                 for (int c = 0; c < cols; c++) {
                     want += (double) w[row * cols + c] * x[c];
                     // Q8_0 activations: error <= half a step of amax/127 per element; f16/bf16 activations: half an ulp
+                    // Q8_K: the same per 256; Q8_1 keeps d as fp16 while quantizing with 127/amax
+                    // (another 127 * 2^-11 steps), and its weights' min meets s = fp16(d * sum q):
+                    // count the min (|m| <= 1 here) on every element at twice the step
                     double step = switch (type) {
-                        case Q4_0, Q8_0 -> 3f / 127 / 2 * 1.01;
+                        case Q4_0, Q8_0, Q5_0, Q4_K, Q5_K, Q6_K -> 3f / 127 / 2 * 1.01;
+                        case Q4_1, Q5_1 -> 3f / 127 * (0.5 + 127 * Math.pow(2, -11)) * 1.01;
                         case F16 -> Math.abs(x[c]) * Math.pow(2, -11);
                         case BF16 -> Math.abs(x[c]) * Math.pow(2, -8);
                         default -> Math.abs(x[c]) * 1e-7;
                     };
                     bound += Math.abs(w[row * cols + c]) * step;
+                    if (type == GgmlType.Q4_1 || type == GgmlType.Q5_1) {
+                        bound += 2 * step + 3f / 127 * 32 * 127 * Math.pow(2, -11) / 32;
+                    }
                 }
                 assertEquals(want, got[row], bound, type + " row " + row);
             }
@@ -167,9 +175,9 @@ class ScalarKernelsTest {
 
     @Test
     void unsupportedTypesAreRefusedByName() {
-        GgufTensor t = new GgufTensor("blk.0.attn_q.weight", GgmlType.Q4_K, new long[] {256, 2}, 0,
-                java.lang.foreign.MemorySegment.ofArray(new byte[288]));
+        GgufTensor t = new GgufTensor("blk.0.attn_q.weight", GgmlType.Q3_K, new long[] {256, 2}, 0,
+                java.lang.foreign.MemorySegment.ofArray(new byte[220]));
         var e = org.junit.jupiter.api.Assertions.assertThrows(dev.edgellm.core.backend.UnsupportedTensorException.class, () -> B.weight(t));
-        assertTrue(e.getMessage().contains("blk.0.attn_q.weight") && e.getMessage().contains("Q4_K"), e.getMessage());
+        assertTrue(e.getMessage().contains("blk.0.attn_q.weight") && e.getMessage().contains("Q3_K"), e.getMessage());
     }
 }
