@@ -14,6 +14,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.edgellm.core.engine.ChatMessage;
 import dev.edgellm.core.engine.Generator;
+import dev.edgellm.service.testing.Management;
 import dev.edgellm.service.testing.Await;
 import dev.edgellm.service.testing.MqttResources;
 import dev.edgellm.service.testing.Profiles;
@@ -289,7 +290,7 @@ abstract class MqttIntakeContract {
         String after = id("after");
         mqtt.publish(REQUESTS, "{\"id\":\"" + after + "\",\"prompt\":\"" + PROMPT + "\",\"max_tokens\":" + N + ",\"temperature\":0}");
         assertOk(answer(responses(after)), after, "generate", generated());
-        String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        String metrics = Management.given().get("/q/metrics").then().statusCode(200).extract().asString();
         assertTrue(metrics.contains("intake=\"mqtt\",outcome=\"invalid\"") || metrics.contains("outcome=\"invalid\",intake=\"mqtt\""), "invalid counted");
     }
 

@@ -1,36 +1,60 @@
 package dev.edgellm.service.api;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.edgellm.service.api.openai.Responses.ErrorBody;
-import dev.edgellm.service.api.openai.Responses.ErrorDetail;
+import dev.edgellm.service.config.EdgeLlmConfig;
 import dev.edgellm.service.monitor.EngineMetrics;
 import io.quarkus.runtime.configuration.MemorySize;
 import io.quarkus.vertx.http.runtime.filters.Filters;
+import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpServerRequest;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
 
 /**
- * Answers a request whose {@code Content-Length} exceeds {@code quarkus.http.limits.max-body-size}
- * with 413 and an OpenAI-style error body before the body is read (the HTTP server's own check
- * would answer 413 with an empty body).
+ * Limits on a request body, before any of it is buffered:
+ * <ul>
+ *   <li>a {@code Content-Length} over {@code quarkus.http.limits.max-body-size} answers 413 with an
+ *       OpenAI-style error body (the HTTP server's own check, which also cuts chunked bodies, would
+ *       answer 413 with an empty body);</li>
+ *   <li>a body not complete {@code edgellm.api.body-timeout} after the request line answers 408
+ *       and the connection is closed: a client trickling its body a byte at a time would
+ *       otherwise hold a connection for as long as it likes (an idle timeout never fires while
+ *       bytes keep coming).</li>
+ * </ul>
+ * Bodies are read on the event loop (see {@code quarkus.rest.input-buffer-size}), so a slow
+ * sender never holds a worker thread.
  */
 @ApplicationScoped
 public class BodyLimitFilter {
+    private static final Logger LOG = Logger.getLogger(BodyLimitFilter.class);
+
     @ConfigProperty(name = "quarkus.http.limits.max-body-size")
     MemorySize maxBodySize;
+    @ConfigProperty(name = "quarkus.rest.input-buffer-size", defaultValue = "10k")
+    MemorySize inputBufferSize;
     @Inject
     ObjectMapper json;
     @Inject
     EngineMetrics metrics;
+    @Inject
+    EdgeLlmConfig config;
+    @Inject
+    Vertx vertx;
 
     void register(@Observes Filters filters) {
         long limit = maxBodySize.asLongValue();
+        long timeoutMs = Math.max(1, config.api().bodyTimeout().toMillis());
+        if (limit > inputBufferSize.asLongValue()) {
+            LOG.warnf("quarkus.http.limits.max-body-size %d is above quarkus.rest.input-buffer-size %d: larger bodies are read on "
+                    + "worker threads, where slow clients can hold them", limit, inputBufferSize.asLongValue());
+        }
         filters.register(rc -> {
-            String length = rc.request().getHeader(HttpHeaders.CONTENT_LENGTH);
+            HttpServerRequest req = rc.request();
+            String length = req.getHeader(HttpHeaders.CONTENT_LENGTH);
             long n;
             try {
                 n = length == null ? -1 : Long.parseLong(length.trim());
@@ -38,17 +62,22 @@ public class BodyLimitFilter {
                 n = -1;
             }
             if (n > limit) {
-                String body;
-                try {
-                    body = json.writeValueAsString(new ErrorBody(new ErrorDetail("the request body has " + n + " bytes, more than the limit of "
-                            + limit + " (quarkus.http.limits.max-body-size)", ApiException.INVALID_REQUEST, null, "request_too_large")));
-                } catch (JsonProcessingException e) {
-                    body = "{\"error\":{\"message\":\"the request body is too large\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"request_too_large\"}}";
-                }
                 metrics.outcome("http", EngineMetrics.TOO_LARGE);
-                rc.response().setStatusCode(413).putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-                        .putHeader(HttpHeaders.CONNECTION, "close").end(body);
+                RawErrors.send(rc, json, 413, ApiException.INVALID_REQUEST, "request_too_large", "the request body has " + n
+                        + " bytes, more than the limit of " + limit + " (quarkus.http.limits.max-body-size)", true);
                 return;
+            }
+            if (!req.isEnded()) {
+                long timer = vertx.setTimer(timeoutMs, id -> {
+                    if (!req.isEnded() && !rc.response().ended()) {
+                        metrics.outcome("http", EngineMetrics.TIMEOUT);
+                        LOG.debugf("%s %s from %s: body not complete after %d ms; closing", req.method(), req.path(), req.remoteAddress(), timeoutMs);
+                        RawErrors.send(rc, json, 408, ApiException.INVALID_REQUEST, "request_timeout", "the request body did not arrive within "
+                                + timeoutMs + " ms (edgellm.api.body-timeout)", true);
+                        req.connection().close();
+                    }
+                });
+                rc.addEndHandler(v -> vertx.cancelTimer(timer));
             }
             rc.next();
         }, 1000);

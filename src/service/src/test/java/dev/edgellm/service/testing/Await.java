@@ -56,7 +56,7 @@ public final class Await {
 
     /** Waits until the model is loaded ({@code /q/health/started} is UP). */
     public static void modelLoaded() throws InterruptedException {
-        until("the model to load (/q/health/started UP)", () -> given().get("/q/health/started").then().extract().statusCode() == 200);
+        until("the model to load (/q/health/started UP)", () -> Management.given().get("/q/health/started").then().extract().statusCode() == 200);
     }
 
     /** Waits until loading has failed. */
