@@ -45,6 +45,20 @@ public class BodyLimitFilter {
     @Inject
     Vertx vertx;
 
+    /** Set on the routing context once the REST layer has the whole body (see {@link #bodyRead}). */
+    static final String BODY_READ = "edgellm.body-read";
+
+    /** Marks the body as read: the deadline no longer applies (the request is being answered). */
+    @org.jboss.resteasy.reactive.server.ServerRequestFilter(readBody = true)
+    public void bodyRead(io.vertx.ext.web.RoutingContext rc) {
+        rc.put(BODY_READ, Boolean.TRUE);
+    }
+
+    /** A body sent without a length (chunked). */
+    private static boolean hasBody(HttpServerRequest req) {
+        return req.headers().contains(HttpHeaders.TRANSFER_ENCODING);
+    }
+
     void register(@Observes Filters filters) {
         long limit = maxBodySize.asLongValue();
         long timeoutMs = Math.max(1, config.api().bodyTimeout().toMillis());
@@ -61,6 +75,14 @@ public class BodyLimitFilter {
             } catch (NumberFormatException e) {
                 n = -1;
             }
+            if (n < 0 && hasBody(req)) {
+                // No length (chunked): the limit cannot be checked before reading, and the REST
+                // layer would buffer the body whole. Every HTTP client sends a length with JSON.
+                metrics.outcome("http", EngineMetrics.INVALID);
+                RawErrors.send(rc, json, 411, ApiException.INVALID_REQUEST, "length_required",
+                        "send the request body with a Content-Length (chunked request bodies are not accepted)", true);
+                return;
+            }
             if (n > limit) {
                 metrics.outcome("http", EngineMetrics.TOO_LARGE);
                 RawErrors.send(rc, json, 413, ApiException.INVALID_REQUEST, "request_too_large", "the request body has " + n
@@ -69,7 +91,7 @@ public class BodyLimitFilter {
             }
             if (!req.isEnded()) {
                 long timer = vertx.setTimer(timeoutMs, id -> {
-                    if (!req.isEnded() && !rc.response().ended()) {
+                    if (!req.isEnded() && rc.get(BODY_READ) == null && !rc.response().ended()) {
                         metrics.outcome("http", EngineMetrics.TIMEOUT);
                         LOG.debugf("%s %s from %s: body not complete after %d ms; closing", req.method(), req.path(), req.remoteAddress(), timeoutMs);
                         RawErrors.send(rc, json, 408, ApiException.INVALID_REQUEST, "request_timeout", "the request body did not arrive within "

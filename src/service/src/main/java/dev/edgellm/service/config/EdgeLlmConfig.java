@@ -133,7 +133,7 @@ public interface EdgeLlmConfig {
         int maxStopBytes();
 
         /** Most bytes (UTF-8) all stop strings of a request may have together. */
-        @WithDefault("1024")
+        @WithDefault("512")
         int maxStopTotalBytes();
 
         /**
