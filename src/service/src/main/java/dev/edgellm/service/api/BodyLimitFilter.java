@@ -45,14 +45,8 @@ public class BodyLimitFilter {
     @Inject
     Vertx vertx;
 
-    /** Set on the routing context once the REST layer has the whole body (see {@link #bodyRead}). */
+    /** Set on the routing context once the REST layer has read the whole body (see {@link BodyReadMarker}). */
     static final String BODY_READ = "edgellm.body-read";
-
-    /** Marks the body as read: the deadline no longer applies (the request is being answered). */
-    @org.jboss.resteasy.reactive.server.ServerRequestFilter(readBody = true)
-    public void bodyRead(io.vertx.ext.web.RoutingContext rc) {
-        rc.put(BODY_READ, Boolean.TRUE);
-    }
 
     /** A body sent without a length (chunked). */
     private static boolean hasBody(HttpServerRequest req) {
