@@ -47,6 +47,22 @@ public class BodyLimitFilter {
 
     /** Set on the routing context once the REST layer has read the whole body (see {@link BodyReadMarker}). */
     static final String BODY_READ = "edgellm.body-read";
+    /** Set on a request cut off by the body deadline: its later failure (connection closed) is expected. */
+    static final String CUT = "edgellm.body-cut";
+
+    /**
+     * A request cut by the body deadline fails afterwards in the REST layer (its connection is
+     * gone); that is the expected end, not an error to log with a stack trace for every slow client.
+     */
+    void quietCutRequests(@Observes io.vertx.ext.web.Router router) {
+        router.route().order(Integer.MIN_VALUE).failureHandler(rc -> {
+            if (rc.get(CUT) != null) {
+                LOG.debugf("request cut by the body deadline ended: %s", rc.failure() == null ? "" : rc.failure().toString());
+                return;
+            }
+            rc.next();
+        });
+    }
 
     /** A body sent without a length (chunked). */
     private static boolean hasBody(HttpServerRequest req) {
@@ -88,6 +104,7 @@ public class BodyLimitFilter {
                     if (!req.isEnded() && rc.get(BODY_READ) == null && !rc.response().ended()) {
                         metrics.outcome("http", EngineMetrics.TIMEOUT);
                         LOG.debugf("%s %s from %s: body not complete after %d ms; closing", req.method(), req.path(), req.remoteAddress(), timeoutMs);
+                        rc.put(CUT, Boolean.TRUE);
                         RawErrors.send(rc, json, 408, ApiException.INVALID_REQUEST, "request_timeout", "the request body did not arrive within "
                                 + timeoutMs + " ms (edgellm.api.body-timeout)", true);
                         req.connection().close();

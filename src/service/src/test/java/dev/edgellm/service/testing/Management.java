@@ -31,6 +31,7 @@ public final class Management {
 
     /** A request to the management interface ({@code /q/health/*}, {@code /q/metrics}). */
     public static RequestSpecification given() {
+        Await.closeConnections();
         return RestAssured.given().port(port());
     }
 
