@@ -107,7 +107,9 @@ public class BodyLimitFilter {
                         rc.put(CUT, Boolean.TRUE);
                         RawErrors.send(rc, json, 408, ApiException.INVALID_REQUEST, "request_timeout", "the request body did not arrive within "
                                 + timeoutMs + " ms (edgellm.api.body-timeout)", true);
-                        req.connection().close();
+                        if (req.version() != io.vertx.core.http.HttpVersion.HTTP_2) {
+                            req.connection().close(); // HTTP/2: the stream has ended, the connection serves others
+                        }
                     }
                 });
                 rc.addEndHandler(v -> vertx.cancelTimer(timer));

@@ -29,7 +29,8 @@ final class RawErrors {
         for (int i = 0; i + 1 < headers.length; i += 2) {
             r.putHeader(headers[i], headers[i + 1]);
         }
-        if (close) {
+        // HTTP/2 has no Connection header (and ends just the stream); HTTP/1.x closes the connection
+        if (close && rc.request().version() != io.vertx.core.http.HttpVersion.HTTP_2) {
             r.putHeader(HttpHeaders.CONNECTION, "close");
         }
         r.end(body);
