@@ -62,19 +62,25 @@ public final class Profiles {
     public static final String API_KEY = "test-key-0123456789abcdef";
     /** The API key of {@link Secured} in its keys file, at the start. */
     public static final String FILE_KEY = "file-key-0123456789abcdef";
-    private static Path keysFile;
+    /** Where the keys file's path is kept: a system property, which the test and the profile share whatever class loader each has. */
+    private static final String KEYS_FILE_PROPERTY = "test.api.keys-file";
 
     /** The keys file of {@link Secured} (created once per test JVM). */
-    public static synchronized Path keysFile() {
-        if (keysFile == null) {
+    public static Path keysFile() {
+        synchronized (System.class) {
+            String p = System.getProperty(KEYS_FILE_PROPERTY);
+            if (p != null) {
+                return Path.of(p);
+            }
             try {
-                keysFile = java.nio.file.Files.createTempFile("edgellm-api-keys", ".txt");
-                java.nio.file.Files.writeString(keysFile, "# API keys of the Secured test profile\n" + FILE_KEY + "\n");
+                Path f = java.nio.file.Files.createTempFile("edgellm-api-keys", ".txt");
+                java.nio.file.Files.writeString(f, "# API keys of the Secured test profile\n" + FILE_KEY + "\n");
+                System.setProperty(KEYS_FILE_PROPERTY, f.toString());
+                return f;
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
         }
-        return keysFile;
     }
 
     /**
