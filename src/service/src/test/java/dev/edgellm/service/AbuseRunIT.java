@@ -72,7 +72,8 @@ class AbuseRunIT {
         Assumptions.assumeTrue(why == null, why);
         apiPort = Mosquitto.freePort();
         managementPort = Mosquitto.freePort();
-        http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        // HTTP/1.1, as the OpenAI SDKs and curl talk to it
+        http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(5)).build();
         Path state = Files.createTempDirectory("edgellm-abuse");
         long t0 = System.nanoTime();
         try (Mosquitto broker = Mosquitto.start();
@@ -125,8 +126,12 @@ class AbuseRunIT {
 
     private void phase(String name, Phase p) throws Exception {
         long t = System.nanoTime();
-        p.run();
-        figures.put(name + ": time", seconds(System.nanoTime() - t));
+        try {
+            p.run();
+        } finally {
+            figures.put(name + ": time", seconds(System.nanoTime() - t));
+            figures.put(name + ": open API connections after it", Long.toString(metric("http_server_active_connections{server_port=\"" + apiPort + "\"}")));
+        }
     }
 
     private void bigPrompts() throws Exception {
@@ -162,6 +167,7 @@ class AbuseRunIT {
         AtomicInteger cut = new AtomicInteger();
         AtomicInteger refused = new AtomicInteger();
         List<Socket> sockets = Collections.synchronizedList(new ArrayList<>());
+        Map<String, Integer> errors = new java.util.concurrent.ConcurrentHashMap<>();
         byte[] head = ("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAuthorization: Bearer " + KEY
                 + "\r\nContent-Length: 100000\r\n\r\n{").getBytes(StandardCharsets.US_ASCII);
         ExecutorService pool = Executors.newFixedThreadPool(n, r -> Thread.ofPlatform().daemon(true).unstarted(r));
@@ -192,6 +198,7 @@ class AbuseRunIT {
                         }
                     } catch (IOException e) {
                         refused.incrementAndGet();
+                        errors.merge(e.getClass().getSimpleName() + ": " + e.getMessage(), 1, Integer::sum);
                         sleepQuietly(200);
                     }
                 }
@@ -206,7 +213,7 @@ class AbuseRunIT {
         pool.shutdownNow();
         figures.put("200 slow-body connections for 30 s: connections opened", Integer.toString(opened.get()));
         figures.put("200 slow-body connections for 30 s: cut by the body timeout (408)", Integer.toString(cut.get()));
-        figures.put("200 slow-body connections for 30 s: refused or reset", Integer.toString(refused.get()));
+        figures.put("200 slow-body connections for 30 s: refused or reset", refused.get() + (errors.isEmpty() ? "" : " " + errors));
         assertTrue(cut.get() >= n, "the body timeout cut every slow connection: " + cut.get());
     }
 
@@ -368,7 +375,7 @@ class AbuseRunIT {
 
     /** A dedicated client that asks for liveness every 250 ms, each within 1 s. */
     static final class LivenessProbe implements AutoCloseable {
-        private final HttpClient client = HttpClient.newBuilder().connectTimeout(PROBE_LIMIT).build();
+        private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(PROBE_LIMIT).build();
         private final List<Long> millis = Collections.synchronizedList(new ArrayList<>());
         private final List<String> failures = Collections.synchronizedList(new ArrayList<>());
         private final AtomicLong probes = new AtomicLong();
