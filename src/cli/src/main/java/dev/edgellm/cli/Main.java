@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.NoSuchFileException;
 
 /**
@@ -27,10 +28,13 @@ public final class Main {
               %s
               %s
               %s
+              %s
+              %s
 
-            engine options (tokenize, generate, logits, bench):
+            engine options (tokenize, generate, logits, bench, perplexity):
             %s""".formatted(InspectCommand.USAGE, TokenizeCommand.USAGE, GenerateCommand.USAGE.replace("\n", "\n  "),
-            LogitsCommand.USAGE, BenchCommand.USAGE, FitCommand.USAGE, SystemCommand.USAGE, EngineOptions.HELP);
+            LogitsCommand.USAGE, BenchCommand.USAGE, FitCommand.USAGE, SystemCommand.USAGE, QuantizeCommand.USAGE.replace("\n", "\n  "),
+            PerplexityCommand.USAGE.replace("\n", "\n  "), EngineOptions.HELP);
 
     public static void main(String[] args) {
         PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false, StandardCharsets.UTF_8);
@@ -45,22 +49,39 @@ public final class Main {
             out.print(HELP);
             return args.length == 0 ? 2 : 0;
         }
+        return guarded(err, () -> switch (args[0]) {
+            case "inspect" -> InspectCommand.run(args, out);
+            case "tokenize" -> TokenizeCommand.run(args, out);
+            case "generate" -> GenerateCommand.run(args, out);
+            case "logits" -> LogitsCommand.run(args, out);
+            case "bench" -> BenchCommand.run(args, out);
+            case "fit" -> FitCommand.run(args, out);
+            case "system" -> SystemCommand.run(args, out);
+            case "quantize" -> QuantizeCommand.run(args, out, err);
+            case "perplexity" -> PerplexityCommand.run(args, out, err);
+            default -> throw new UsageException("unknown command '" + args[0]
+                    + "' (commands: inspect, tokenize, generate, logits, bench, fit, system, quantize, perplexity)");
+        });
+    }
+
+    /** A command's body that returns an exit code. */
+    @FunctionalInterface
+    interface Command {
+        int run() throws Exception;
+    }
+
+    /** Runs {@code command}, turning every failure into one line on {@code err} and its exit code. */
+    static int guarded(PrintStream err, Command command) {
         try {
-            return switch (args[0]) {
-                case "inspect" -> InspectCommand.run(args, out);
-                case "tokenize" -> TokenizeCommand.run(args, out);
-                case "generate" -> GenerateCommand.run(args, out);
-                case "logits" -> LogitsCommand.run(args, out);
-                case "bench" -> BenchCommand.run(args, out);
-                case "fit" -> FitCommand.run(args, out);
-                case "system" -> SystemCommand.run(args, out);
-                default -> throw new UsageException("unknown command '" + args[0] + "' (commands: inspect, tokenize, generate, logits, bench, fit, system)");
-            };
+            return command.run();
         } catch (UsageException e) {
             err.println("edgellm: " + e.getMessage() + " (see edgellm --help)");
             return 2;
         } catch (NoSuchFileException e) {
-            err.println("edgellm: file not found: " + e.getFile());
+            err.println("edgellm: " + (e.getReason() != null ? e.getReason() : "file not found") + ": " + e.getFile());
+            return 1;
+        } catch (FileAlreadyExistsException e) {
+            err.println("edgellm: " + e.getFile() + " " + (e.getReason() != null ? e.getReason() : "exists"));
             return 1;
         } catch (AccessDeniedException e) {
             err.println("edgellm: permission denied: " + e.getFile());

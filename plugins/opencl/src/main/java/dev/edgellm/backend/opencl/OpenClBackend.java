@@ -230,6 +230,12 @@ public final class OpenClBackend implements Backend {
         return deviceBytes;
     }
 
+    /** Device memory held now: weights, activations, KV caches and scratch. */
+    @Override
+    public long ownedBytes() {
+        return deviceBytes;
+    }
+
     // ---- memory ---------------------------------------------------------------------------------
 
     private cl_mem buffer(long bytes, String what) {
@@ -254,6 +260,12 @@ public final class OpenClBackend implements Backend {
         buffers.put(m, bytes);
         deviceBytes += bytes;
         return m;
+    }
+
+    /** Bytes of a buffer this backend still holds; 0 once released. */
+    long bufferBytes(cl_mem m) {
+        Long b = m == null ? null : buffers.get(m);
+        return b == null ? 0 : b;
     }
 
     private void release(cl_mem m) {
@@ -301,7 +313,27 @@ public final class OpenClBackend implements Backend {
             floats = buffer(4L * v.length, "tensor '" + tensor.name() + "' as floats");
             CL.clEnqueueWriteBuffer(queue, floats, CL.CL_TRUE, 0, 4L * v.length, Pointer.to(v), 0, null, null);
         }
-        return new OpenClWeight(tensor.name(), tensor.type(), tensor.rows(), tensor.cols(), tensor.rowBytes(), mem, floats);
+        return new OpenClWeight(tensor.name(), tensor.type(), tensor.rows(), tensor.cols(), tensor.rowBytes(), mem, floats, this);
+    }
+
+    /** Frees a weight's device buffers (a model being unloaded). */
+    void releaseWeight(OpenClWeight w) {
+        if (closed) {
+            return;
+        }
+        Long bytes = buffers.get(w.mem());
+        if (bytes != null) {
+            weightBytes -= bytes;
+        }
+        release(w.mem());
+        release(w.floats());
+    }
+
+    /** Frees an activation buffer (a session being closed). */
+    void releaseActivations(OpenClActivations a) {
+        if (!closed) {
+            release(a.mem());
+        }
     }
 
     @Override
@@ -312,7 +344,7 @@ public final class OpenClBackend implements Backend {
         long bytes = 4L * Math.max(1, floats);
         cl_mem m = buffer(bytes, "an activation buffer of " + floats + " floats");
         CL.clEnqueueFillBuffer(queue, m, Pointer.to(new float[] {0f}), Sizeof.cl_float, 0, bytes, 0, null, null);
-        return new OpenClActivations(m, floats);
+        return new OpenClActivations(m, floats, this);
     }
 
     @Override
@@ -686,13 +718,29 @@ public final class OpenClBackend implements Backend {
     }
 
     /** Activations in a device buffer of float32. */
-    record OpenClActivations(cl_mem mem, int length) implements Activations {}
+    record OpenClActivations(cl_mem mem, int length, OpenClBackend owner) implements Activations {
+        @Override
+        public void close() {
+            owner.releaseActivations(this);
+        }
+    }
 
     /**
      * A weight in a device buffer holding its raw ggml bytes; 1-row weights (norm gains) of a type
      * other than F32 also keep a float32 copy.
      */
-    record OpenClWeight(String name, GgmlType type, int rows, int cols, long rowBytes, cl_mem mem, cl_mem floats) implements Weight {}
+    record OpenClWeight(String name, GgmlType type, int rows, int cols, long rowBytes, cl_mem mem, cl_mem floats, OpenClBackend owner)
+            implements Weight {
+        @Override
+        public long ownedBytes() {
+            return owner.bufferBytes(mem) + owner.bufferBytes(floats);
+        }
+
+        @Override
+        public void close() {
+            owner.releaseWeight(this);
+        }
+    }
 
     /** Per layer, key and value buffers of {@code capacity} slots (f16 bits or float32). */
     static final class OpenClKvCache implements KvCache {

@@ -27,8 +27,8 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * Matrix-vector (decode) and matrix-matrix (64-token prompt batch) products of the vector backend
  * at Gemma 3 1B shapes: FFN up/gate (1152 -> 6912), FFN down (6912 -> 1152) and the tied output
- * projection (1152 -> 262144, 170 MB in Q4_0: streamed from DRAM). Weights are random block bytes
- * in native memory, as a mapped file would be.
+ * projection (1152 -> 262144, 170 MB in Q4_0: streamed from DRAM). Weights are random blocks,
+ * repacked by the backend as a loaded model's are.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -47,8 +47,8 @@ public class MatvecBenchmark {
     @Param({"1", "2"})
     public int threads;
 
-    /** Tokens per product: 1 = decode, 64 = a prompt batch. */
-    @Param({"1"})
+    /** Tokens per product: 1 = decode (IntKernels.matvec*), 64 = a prompt batch (IntKernels.gemm4*). */
+    @Param({"1", "64"})
     public int n;
 
     private Backend backend;
@@ -65,9 +65,13 @@ public class MatvecBenchmark {
         long bytes = t.byteSize((long) rows * cols);
         MemorySegment seg = Arena.ofAuto().allocate(bytes, 4096);
         SplittableRandom rnd = new SplittableRandom(1);
-        // Random bytes; every fp16 scale kept small and finite (0x0fff mask on each 16-bit half).
+        // Random quants; block scales as a real model has them: normal fp16 values around 1e-2
+        // (random bits would give fp16 subnormals, which the kernels handle exactly but slowly).
         for (long i = 0; i + 8 <= bytes; i += 8) {
-            seg.set(ValueLayout.JAVA_LONG_UNALIGNED, i, rnd.nextLong() & 0x0fff0fff0fff0fffL);
+            seg.set(ValueLayout.JAVA_LONG_UNALIGNED, i, rnd.nextLong());
+        }
+        for (long b = 0; b < bytes; b += t.bytesPerBlock()) {
+            seg.set(dev.edgellm.core.tensor.Codecs.LE_SHORT, b, Float.floatToFloat16((float) (0.002 + 0.02 * rnd.nextDouble())));
         }
         backend = new VectorBackend(threads);
         weight = backend.weight(new GgufTensor("w", t, new long[] {cols, rows}, 0, seg));

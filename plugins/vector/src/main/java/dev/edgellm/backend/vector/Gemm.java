@@ -1,6 +1,6 @@
 package dev.edgellm.backend.vector;
 
-import static dev.edgellm.backend.vector.DotKernels.ALL;
+import static dev.edgellm.backend.vector.Simd.ALL;
 import static dev.edgellm.backend.vector.Simd.F;
 import static dev.edgellm.backend.vector.Simd.L;
 import static dev.edgellm.backend.vector.Simd.SH;
@@ -14,17 +14,25 @@ import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.ShortVector;
 
 /**
- * Matrix-matrix kernels (prompt processing, several tokens): a panel of {@link #R} weight rows is
- * decoded to exact floats once per column chunk into a small scratch buffer (any weight type), then
- * register-tiled micro-kernels multiply it with {@link #T} tokens at a time. Decoding a weight block
- * costs the same whatever the batch size, so with a 64-token batch it is nearly free and the loop
- * is bound by FMA throughput, not by unpacking nibbles.
+ * Products with float weights (F16, BF16, F32, read in place from the mapping): a panel of
+ * {@link #R} weight rows is decoded to floats once per column chunk into a small scratch buffer,
+ * then register-tiled micro-kernels multiply it with {@link #T} tokens at a time (one token: the
+ * decode shape). Decoding costs the same whatever the batch size, so with a 64-token batch it is
+ * nearly free and the loop is bound by FMA throughput.
  *
- * <p>Each (row, token) pair follows exactly the arithmetic of the matrix-vector kernels (see
- * {@link DotKernels}): one accumulator per pair, column groups in order, one chunk at a time,
- * reduced by {@link Simd#sum}. The micro-kernels only interleave independent pairs: a 4x4 tile
- * keeps 16 accumulators in registers and loads 8 vectors per 16 fused multiply-adds, so it runs
- * near the FMA unit's throughput.
+ * <h2>The product's arithmetic</h2>
+ * Every (row, token) dot product is computed by the same operations in the same order whatever the
+ * number of tokens in the call, so decoding token by token gives the bits of the batched prompt
+ * path. Weights are exact floats and activations are rounded to the weight's type first (F16/BF16),
+ * so every product {@code w * x} is the same real number however it was obtained; only the
+ * accumulation rounds. Columns are split into chunks ({@link #chunk}, a function of the row length
+ * only). Within a chunk, the column groups (columns {@code [gL, gL+L)}, {@code g} increasing) are
+ * accumulated into one accumulator per (row, token) by one fused multiply-add per lane; the
+ * chunk's value is {@link Simd#sum}{@code (acc)} (a fixed lane tree), and the chunk values are
+ * added in order, the first assigned. The micro-kernels only interleave independent pairs: a 4x4
+ * tile keeps 16 accumulators in registers and loads 8 vectors per 16 fused multiply-adds.
+ *
+ * <p>Q4_0 and Q8_0 weights do not come here: {@link IntKernels} multiplies them in integers.
  */
 final class Gemm {
     /** Weight rows per register tile. */

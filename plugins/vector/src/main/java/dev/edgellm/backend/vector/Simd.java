@@ -1,5 +1,6 @@
 package dev.edgellm.backend.vector;
 
+import java.lang.foreign.MemorySegment;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -27,16 +28,23 @@ final class Simd {
     /** Vector width in bits. */
     static final int BITS;
     /**
-     * Bytes loaded per step when unpacking quants: 16 (a whole Q4_0 nibble block) for 512-bit,
-     * 8 for 256- and 128-bit kernels (a 64-bit load widened to 8 ints, or to 2 x 4 ints).
+     * All native memory as one segment, addressed by absolute address. A constant segment with
+     * the global scope makes each vector load a plain load (no session, bounds or alignment checks
+     * inlined per access), which keeps the kernels within C2's inlining budget. Callers check
+     * ranges against the weight's own segment before calling.
      */
-    static final VectorSpecies<Byte> BQ;
-    /** {@code BQ.length() / L}: int vectors one byte load widens into. */
-    static final int PARTS;
+    static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
     /** Shorts with {@link #L} lanes (f16/bf16 weights and caches). */
     static final VectorSpecies<Short> SH;
-    /** Vectors of {@link #L} columns per 32-column quant block. */
-    static final int G;
+    /**
+     * Short lanes of the full width: the rows of an interleaved weight group ({@link PackedWeight}),
+     * which the integer kernels accumulate side by side (32 at 512 bits, 16 at 256, 8 at 128).
+     */
+    static final VectorSpecies<Short> S;
+    /** {@link #S}'s lane count: rows per interleaved group. */
+    static final int R;
+    /** Bytes of half the width: one byte of each of the {@link #R} rows, widened to {@link #S}. */
+    static final VectorSpecies<Byte> BR;
 
     // Lane rotations by 8, 4, 2, 1 for the fixed reduction tree (null where wider than the species).
     private static final VectorShuffle<Float> ROT8;
@@ -60,10 +68,10 @@ final class Simd {
         F = FloatVector.SPECIES_PREFERRED.withShape(shape);
         I = IntVector.SPECIES_PREFERRED.withShape(shape);
         L = F.length();
-        BQ = L >= 16 ? ByteVector.SPECIES_128 : ByteVector.SPECIES_64;
-        PARTS = BQ.length() / L;
         SH = L >= 16 ? ShortVector.SPECIES_256 : L == 8 ? ShortVector.SPECIES_128 : ShortVector.SPECIES_64;
-        G = 32 / L;
+        S = ShortVector.SPECIES_PREFERRED.withShape(shape);
+        R = S.length();
+        BR = ByteVector.SPECIES_PREFERRED.withShape(VectorShape.forBitSize(bits / 2));
         ROT8 = L >= 16 ? rotation(8) : null;
         ROT4 = L >= 8 ? rotation(4) : null;
         ROT2 = rotation(2);

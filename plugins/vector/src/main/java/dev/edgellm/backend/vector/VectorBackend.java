@@ -1,7 +1,5 @@
 package dev.edgellm.backend.vector;
 
-import static dev.edgellm.core.tensor.Codecs.Q4_0_BYTES;
-import static dev.edgellm.core.tensor.Codecs.Q8_0_BYTES;
 import static dev.edgellm.core.tensor.Codecs.QK;
 
 import dev.edgellm.core.backend.Activations;
@@ -19,20 +17,20 @@ import dev.edgellm.core.util.WorkerPool;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * The SIMD CPU backend: {@link CpuBackend}'s host memory (weights read in place from the mapped
- * file, float activations, the host KV cache) with Vector API kernels.
+ * The SIMD CPU backend: {@link CpuBackend}'s host memory (float activations, the host KV cache)
+ * with Vector API kernels.
  *
  * <ul>
- *   <li>Matrix-vector ({@code n == 1}, decode): output rows are split across the worker threads;
- *       each thread streams its rows straight from the mapping, two rows (or two chunks of a long row) at a time
- *       ({@link DotKernels}).
- *   <li>Matrix-matrix ({@code n > 1}, prompt): row panels are split across threads; each panel is
- *       decoded to floats once and multiplied with the whole batch by a 4x4 register-tiled
- *       micro-kernel ({@link Gemm}), column-blocked so the activations stay in L2.
- *   <li>Activations meeting Q4_0/Q8_0 weights are quantized to Q8_0 once per product, exactly as
- *       the oracle does, into reused buffers.
+ *   <li>Q4_0 and Q8_0 weights are repacked at load into row-interleaved groups the backend owns
+ *       ({@link PackedWeight}; the mapped pages are dropped) and multiplied by integer kernels
+ *       ({@link IntKernels}) against activations quantized to Q8_0 once per product: the scalar
+ *       oracle's arithmetic, bit for bit. Row groups are split across the worker threads; a prompt
+ *       batch meets each group four tokens at a time.
+ *   <li>F16, BF16 and F32 weights are read in place from the mapping: row panels are decoded to
+ *       floats once and multiplied by a 4x4 register-tiled micro-kernel ({@link Gemm}).
  *   <li>Attention is split over (token, head) pairs.
  * </ul>
  *
@@ -42,20 +40,8 @@ import java.util.Arrays;
 public final class VectorBackend extends CpuBackend {
     public static final String ID = "vector";
 
-    /**
-     * Bytes ahead of the current block that the decode kernel touches (a software prefetch: Java
-     * has no prefetch instruction). Very sensitive: on the 2-core Zen 5 VM, 1 KB gave 16 GB/s on
-     * the output projection with 2 threads, no touch or 2 KB about 9 GB/s. The touch pays off while
-     * it lands on lines the hardware prefetcher already brought to L2; a touch that misses to DRAM
-     * holds up retirement.
-     */
-    static final long PREFETCH = Long.getLong("edgellm.vector.prefetch", 1024);
-    /** Rows longer than this (bytes) stream one at a time in the decode kernel. */
-    private static final long SINGLE_ROW_BYTES = 2048;
-    /** The touch distance for rows streamed one at a time (best measured on the FFN down projection). */
-    static final long PREFETCH_LONG = Long.getLong("edgellm.vector.prefetchLong", 512);
-    /** Minimum rows per parallel chunk of a matrix-vector product. */
-    private static final int MATVEC_GRAIN = 64;
+    /** Minimum row groups per parallel chunk of a matrix-vector product. */
+    private static final int MATVEC_GRAIN = 2;
     /** Element-wise ops below this many floats run on the calling thread. */
     private static final int PARALLEL_ELEMENTS = 1 << 15;
 
@@ -63,8 +49,6 @@ public final class VectorBackend extends CpuBackend {
     private static final class Scratch {
         float[] panel = new float[0];
         final float[] sums = new float[Gemm.R * Gemm.T];
-        /** The two chunk values of a two-stream matrix-vector kernel. */
-        final float[] pair = new float[2];
         final float[] red = new float[Gemm.R * Gemm.T * Simd.L];
         float[] scores = new float[0];
         float[] qh = new float[0];
@@ -93,8 +77,14 @@ public final class VectorBackend extends CpuBackend {
 
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
 
-    // Activations converted for the weight type at hand; reused across calls.
+    // Activations converted for the weight type at hand; reused across calls: rounded floats for
+    // float weights, Q8_0 quants (widened; also in the Q4_0 kernels' form), block scales and Q4_0
+    // offsets for the integer kernels.
     private float[] xs = new float[0];
+    private short[] xq = new short[0];
+    private short[] x4 = new short[0];
+    private float[] xd = new float[0];
+    private short[] xo = new short[0];
 
     // RoPE angles of the last call, reused when q and k of a layer rotate the same positions.
     private float[] ropeCos = new float[0];
@@ -103,7 +93,9 @@ public final class VectorBackend extends CpuBackend {
     private int ropeStart = -1;
     private int ropeCount;
 
-    private final MatvecTask matvec = new MatvecTask();
+    private final PackedTask packed = new PackedTask();
+    /** Bytes of the live repacked weights. */
+    private final AtomicLong packedBytes = new AtomicLong();
     private final GemmTask gemm = new GemmTask();
     private final AttentionTask attention = new AttentionTask();
     private final GatedTask gated = new GatedTask();
@@ -117,11 +109,18 @@ public final class VectorBackend extends CpuBackend {
         return pool;
     }
 
-    // ---- matmul -------------------------------------------------------------------------------------
+    // ---- weights ------------------------------------------------------------------------------------
 
-    /** Weights outside native memory (never the case for a mapped file) are copied there once. */
+    /**
+     * Q4_0 and Q8_0 weights are repacked into this backend's own memory ({@link PackedWeight}: the
+     * integer kernels' row-interleaved layout; the mapped pages are dropped); other types are read
+     * in place from the mapping (copied to native memory first when they are not there, as in tests).
+     */
     @Override
     public Weight weight(GgufTensor tensor) {
+        if (PackedWeight.packs(tensor.type())) {
+            return PackedWeight.of(tensor, pool, packedBytes);
+        }
         HostWeight w = (HostWeight) super.weight(tensor);
         if (w.data().isNative()) {
             return w;
@@ -131,147 +130,148 @@ public final class VectorBackend extends CpuBackend {
         return new HostWeight(tensor, copy, w.rowBytes());
     }
 
-    /**
-     * {@code out[t][r] = w[r] . x[t]}. Each (row, token) product is computed by the same
-     * operations in the same order whatever {@code n} is (see {@link DotKernels}): decoding token by
-     * token reproduces the batched prompt path bit for bit.
-     */
+    /** Embedding rows of a repacked table are de-interleaved from their group. */
     @Override
-    public void matmul(Weight weight, Activations xa, Activations outa, int n) {
-        HostWeight w = (HostWeight) weight;
-        float[] x = host(xa);
-        float[] out = host(outa);
-        int cols = w.cols();
-        int rows = w.rows();
-        GgmlType type = w.type();
-        boolean quant = type == GgmlType.Q4_0 || type == GgmlType.Q8_0;
-        // Row stride of the converted activations: zero-padded to whole vectors for float types.
-        int stride = quant ? cols : Simd.roundUp(cols);
-        float[] xin = prepare(type, x, n, cols, stride);
-        if (n == 1 && quant) {
-            matvec.set(w, xin, out);
-            pool.parallelFor(rows, MATVEC_GRAIN, matvec);
+    protected void decodeRow(Weight w, int row, float[] out, int off) {
+        if (w instanceof PackedWeight p) {
+            p.decodeRow(row, out, off);
         } else {
-            gemm.set(w, xin, stride, out, n);
-            pool.parallelFor((rows + Gemm.R - 1) / Gemm.R, 1, gemm);
+            super.decodeRow(w, row, out, off);
         }
     }
 
-    /** Converts the activations for {@code type}: Q8_0 values, f16/bf16-rounded, or f32, zero-padded to {@code stride}. */
+    /** The repacked weights this backend holds (the rest lives on the Java heap or in the mapping). */
+    @Override
+    public long ownedBytes() {
+        return packedBytes.get();
+    }
+
+    @Override
+    protected float[] vector(Weight w) {
+        return w instanceof PackedWeight p ? p.floats() : super.vector(w);
+    }
+
+    // ---- matmul -------------------------------------------------------------------------------------
+
+    /**
+     * {@code out[t][r] = w[r] . x[t]}. Each (row, token) product is computed by the same
+     * operations in the same order whatever {@code n} is: Q4_0/Q8_0 weights by the integer kernels
+     * (the oracle's bits, see {@link IntKernels}), float types by {@link Gemm}'s arithmetic; decoding
+     * token by token reproduces the batched prompt path bit for bit.
+     */
+    @Override
+    public void matmul(Weight weight, Activations xa, Activations outa, int n) {
+        float[] x = host(xa);
+        float[] out = host(outa);
+        if (weight instanceof PackedWeight w) {
+            int cols = w.cols();
+            int total = Math.multiplyExact(n, cols);
+            if (xq.length < total) {
+                xq = new short[total];
+                x4 = new short[total];
+                xd = new float[total / QK];
+                xo = new short[total / QK];
+            }
+            VectorKernels.quantizeQ8_0(x, total, xq, xd, xo);
+            if (w.type() == GgmlType.Q4_0) {
+                VectorKernels.nibbleOperands(xq, total, x4);
+            }
+            packed.set(w, n, out);
+            // decode: a task takes row groups; prompt batches: pairs of row groups (gemm2x4)
+            pool.parallelFor(n == 1 ? w.groups() : (w.groups() + 1) / 2, n == 1 ? MATVEC_GRAIN : 1, packed);
+            return;
+        }
+        HostWeight w = (HostWeight) weight;
+        int cols = w.cols();
+        int rows = w.rows();
+        // Row stride of the converted activations: zero-padded to whole vectors.
+        int stride = Simd.roundUp(cols);
+        float[] xin = prepare(w.type(), x, n, cols, stride);
+        gemm.set(w, xin, stride, out, n);
+        pool.parallelFor((rows + Gemm.R - 1) / Gemm.R, 1, gemm);
+    }
+
+    /** Converts the activations for float {@code type}: f16/bf16-rounded, or f32, zero-padded to {@code stride}. */
     private float[] prepare(GgmlType type, float[] x, int n, int cols, int stride) {
         int total = Math.multiplyExact(n, stride);
         if (xs.length < total) {
             xs = new float[total];
         }
-        switch (type) {
-            case Q4_0, Q8_0 -> {
-                if (cols % QK != 0) {
-                    throw new IllegalArgumentException("quantized rows must be a multiple of " + QK + " long, got " + cols);
-                }
-                VectorKernels.quantizeQ8_0ToF32(x, 0, total, xs, 0);
+        for (int t = 0; t < n; t++) {
+            switch (type) {
+                case F16 -> VectorKernels.roundToF16(x, t * cols, xs, t * stride, cols);
+                case BF16 -> VectorKernels.roundToBf16(x, t * cols, xs, t * stride, cols);
+                case F32 -> System.arraycopy(x, t * cols, xs, t * stride, cols);
+                default -> throw new IllegalStateException("unsupported weight type " + type);
             }
-            case F16 -> {
-                for (int t = 0; t < n; t++) {
-                    VectorKernels.roundToF16(x, t * cols, xs, t * stride, cols);
-                    Arrays.fill(xs, t * stride + cols, (t + 1) * stride, 0f);
-                }
-            }
-            case BF16 -> {
-                for (int t = 0; t < n; t++) {
-                    VectorKernels.roundToBf16(x, t * cols, xs, t * stride, cols);
-                    Arrays.fill(xs, t * stride + cols, (t + 1) * stride, 0f);
-                }
-            }
-            case F32 -> {
-                for (int t = 0; t < n; t++) {
-                    System.arraycopy(x, t * cols, xs, t * stride, cols);
-                    Arrays.fill(xs, t * stride + cols, (t + 1) * stride, 0f);
-                }
-            }
-            default -> throw new IllegalStateException("unsupported weight type " + type);
+            Arrays.fill(xs, t * stride + cols, (t + 1) * stride, 0f);
         }
         return xs;
     }
 
-    /** Matrix-vector, Q4_0/Q8_0: rows {@code [from, to)} of {@code out = w . x}, two streams (rows or chunks) per kernel call. */
-    private final class MatvecTask implements WorkerPool.RangeTask {
-        private HostWeight w;
-        private float[] x;
+    /**
+     * Q4_0/Q8_0 products of a {@link PackedWeight}: for one token over row groups
+     * {@code [from, to)} ({@code matvec*}); for a batch over pairs of row groups {@code [from, to)},
+     * each pair meeting the tokens four at a time ({@code gemm2x4Q4_0Q8_0}, or {@code gemm4*} per
+     * group), the rest one at a time ({@code matvec*}).
+     */
+    private final class PackedTask implements WorkerPool.RangeTask {
+        private PackedWeight w;
+        private int n;
         private float[] out;
 
-        void set(HostWeight w, float[] x, float[] out) {
+        void set(PackedWeight w, int n, float[] out) {
             this.w = w;
-            this.x = x;
+            this.n = n;
             this.out = out;
         }
 
         @Override
         public void run(int from, int to) {
-            MemorySegment seg = w.data();
-            float[] res = scratch.get().pair;
-            long rb = w.rowBytes();
+            long base = w.address();
+            int blocks = w.blocks();
+            long bb = w.blockBytes();
             int cols = w.cols();
-            int blocks = cols / QK;
-            int kb = Gemm.chunk(cols) / QK;
-            long a = seg.address();
-            long size = seg.byteSize();
+            int rows = w.rows();
             boolean q4 = w.type() == GgmlType.Q4_0;
-            long blockBytes = q4 ? Q4_0_BYTES : Q8_0_BYTES;
-            int r = from;
-            if (rb > SINGLE_ROW_BYTES) {
-                // Long rows one at a time, two of their chunks at once: one row is one stream for
-                // the hardware prefetcher and the touches (a row pair would be two streams far
-                // apart: FFN down +10%), and the two chunks' accumulation chains overlap.
-                for (; r < to; r++) {
-                    long row = a + r * rb;
-                    long ahead = kb * blockBytes + Math.max(0, Math.min(PREFETCH_LONG, size - (r + 1) * rb));
-                    float s = 0f;
-                    int b0 = 0;
-                    for (; b0 + 2 * kb <= blocks; b0 += 2 * kb) {
-                        long p0 = row + b0 * blockBytes;
-                        int x0 = b0 * QK;
-                        if (q4) {
-                            DotKernels.q4_0Dot2(p0, p0 + kb * blockBytes, ahead, x, x0, x0 + kb * QK, kb, res);
-                        } else {
-                            DotKernels.q8_0Dot2(p0, p0 + kb * blockBytes, ahead, x, x0, x0 + kb * QK, kb, res);
-                        }
-                        s = b0 == 0 ? res[0] : s + res[0];
-                        s += res[1];
-                    }
-                    for (; b0 < blocks; b0 += kb) {
-                        int nb = Math.min(kb, blocks - b0);
-                        float c = q4 ? DotKernels.q4_0Row(row, x, b0, nb) : DotKernels.q8_0Row(row, x, b0, nb);
-                        s = b0 == 0 ? c : s + c;
-                    }
-                    out[r] = s;
+            short[] q = q4 ? x4 : xq;
+            float[] d = xd;
+            short[] o = xo;
+            if (n == 1) {
+                if (q4) {
+                    IntKernels.matvecQ4_0Q8_0(base, blocks, bb, q, 0, d, o, 0, out, 0, rows, from, to);
+                } else {
+                    IntKernels.matvecQ8_0Q8_0(base, blocks, bb, q, 0, d, 0, out, 0, rows, from, to);
                 }
+                return;
             }
-            // Rows in pairs, chunk by chunk: a pair's weights stream in order, the activations are in L1/L2.
-            for (; r + 1 < to; r += 2) {
-                long row = a + r * rb;
-                // prefetch distance, kept inside the tensor: the last rows touch nothing new
-                long ahead = Math.max(0, Math.min(PREFETCH, size - (r + 2) * rb));
-                for (int b0 = 0; b0 < blocks; b0 += kb) {
-                    int nb = Math.min(kb, blocks - b0);
-                    long p0 = row + b0 * blockBytes;
-                    if (q4) {
-                        DotKernels.q4_0Rows2(p0, p0 + rb, ahead, x, b0 * QK, nb, res);
+            // prompt batches: row groups in pairs (a task's range is in pairs, see matmul)
+            int groups = w.groups();
+            for (int pair = from; pair < to; pair++) {
+                int g = 2 * pair;
+                boolean two = q4 && g + 1 < groups;
+                int t = 0;
+                for (; t + 4 <= n; t += 4) {
+                    if (two) {
+                        IntKernels.gemm2x4Q4_0Q8_0(base, blocks, bb, cols, q, t * cols, d, o, t * blocks, out, t * rows, rows, g);
                     } else {
-                        DotKernels.q8_0Dot2(p0, p0 + rb, ahead, x, b0 * QK, b0 * QK, nb, res);
+                        for (int h = g; h < Math.min(g + 2, groups); h++) {
+                            if (q4) {
+                                IntKernels.gemm4Q4_0Q8_0(base, blocks, bb, cols, q, t * cols, d, o, t * blocks, out, t * rows, rows, h);
+                            } else {
+                                IntKernels.gemm4Q8_0Q8_0(base, blocks, bb, cols, q, t * cols, d, t * blocks, out, t * rows, rows, h);
+                            }
+                        }
                     }
-                    out[r] = b0 == 0 ? res[0] : out[r] + res[0];
-                    out[r + 1] = b0 == 0 ? res[1] : out[r + 1] + res[1];
                 }
-            }
-            if (r < to) {
-                long row = a + r * rb;
-                float s = 0f;
-                for (int b0 = 0; b0 < blocks; b0 += kb) {
-                    int nb = Math.min(kb, blocks - b0);
-                    float c = q4 ? DotKernels.q4_0Row(row, x, b0, nb) : DotKernels.q8_0Row(row, x, b0, nb);
-                    s = b0 == 0 ? c : s + c;
+                int g1 = Math.min(g + 2, groups);
+                for (; t < n; t++) {
+                    if (q4) {
+                        IntKernels.matvecQ4_0Q8_0(base, blocks, bb, q, t * cols, d, o, t * blocks, out, t * rows, rows, g, g1);
+                    } else {
+                        IntKernels.matvecQ8_0Q8_0(base, blocks, bb, q, t * cols, d, t * blocks, out, t * rows, rows, g, g1);
+                    }
                 }
-                out[r] = s;
             }
         }
     }
@@ -327,8 +327,6 @@ public final class VectorBackend extends CpuBackend {
                         }
                         long row = a + (r0 + r) * rb;
                         switch (type) {
-                            case Q4_0 -> DotKernels.q4_0Decode(row, c0 / QK, len / QK, panel, off);
-                            case Q8_0 -> DotKernels.q8_0Decode(row, c0 / QK, len / QK, panel, off);
                             case F16 -> Gemm.decodeF16(row, c0, len, panel, off);
                             case BF16 -> Gemm.decodeBF16(row, c0, len, panel, off);
                             case F32 -> Gemm.decodeF32(row, c0, len, panel, off);

@@ -29,13 +29,13 @@ final class VectorKernels {
 
     /**
      * Quantizes {@code n} floats (a multiple of 32) to Q8_0 exactly as {@code Codecs.quantizeQ8_0}
-     * (d = amax/127 rounded to fp16, q = rint(x/d) with ties to even) and stores each quant's float
-     * value {@code q * d} in {@code xs[xOff..]}: the product of an int8 and an fp16 is exact in float.
-     * The block maximum is order-independent, so this is bit-exact in every JIT tier.
+     * for the integer kernels: quants widened to shorts in {@code xq[0..n)}, each block's scale
+     * (the fp16 value, as a float) in {@code xd}, and {@code -8 * sum(quants)} per block in
+     * {@code xo} (the Q4_0 nibbles' offset; |sum| <= 32 * 127, so it fits a short).
      */
-    static void quantizeQ8_0ToF32(float[] x, int xOff, int n, float[] xs, int xsOff) {
+    static void quantizeQ8_0(float[] x, int n, short[] xq, float[] xd, short[] xo) {
         for (int blk = 0; blk < n / QK; blk++) {
-            int base = xOff + blk * QK;
+            int base = blk * QK;
             FloatVector amaxV = FloatVector.zero(F);
             for (int j = 0; j < QK; j += L) {
                 amaxV = amaxV.max(FloatVector.fromArray(F, x, base + j).abs());
@@ -43,11 +43,29 @@ final class VectorKernels {
             float amax = amaxV.reduceLanes(VectorOperators.MAX);
             float d = amax / 127f;
             float id = d != 0f ? 1f / d : 0f;
-            float dh = Float.float16ToFloat(Float.floatToFloat16(d));
-            int o = xsOff + blk * QK;
+            xd[blk] = Float.float16ToFloat(Float.floatToFloat16(d));
+            FloatVector sum = FloatVector.zero(F);
             for (int j = 0; j < QK; j += L) {
                 FloatVector q = FloatVector.fromArray(F, x, base + j).mul(id).add(ROUND_MAGIC).sub(ROUND_MAGIC);
-                q.mul(dh).intoArray(xs, o + j);
+                sum = sum.add(q);
+                ((ShortVector) q.convertShape(VectorOperators.F2S, SH, 0)).intoArray(xq, base + j);
+            }
+            // integers below 2^24: exact in any order
+            xo[blk] = (short) (-8 * (int) sum.reduceLanes(VectorOperators.ADD));
+        }
+    }
+
+    /**
+     * The Q4_0 kernels' form of {@code n} activation quants: per 32-element block, elements
+     * {@code j < 16} stay {@code a_j}, elements {@code 16 + j} become {@code a_{16+j} - 16 a_j}, so
+     * that a weight byte {@code v = lo + 16 hi} contributes {@code lo a_j + hi a_{16+j}} as
+     * {@code v a_j + hi (a_{16+j} - 16 a_j)} without masking its low nibble (|value| <= 2159).
+     */
+    static void nibbleOperands(short[] xq, int n, short[] x4) {
+        for (int b = 0; b < n; b += QK) {
+            for (int j = 0; j < 16; j++) {
+                x4[b + j] = xq[b + j];
+                x4[b + 16 + j] = (short) (xq[b + 16 + j] - 16 * xq[b + j]);
             }
         }
     }

@@ -128,13 +128,19 @@ class VectorKernelConformanceTest extends AbstractBackendConformanceTest {
         byte[] q = new byte[n];
         float[] d = new float[n / 32];
         Codecs.quantizeQ8_0(x, 0, n, d, 0, q, 0);
-        float[] xs = new float[n];
-        VectorKernels.quantizeQ8_0ToF32(x, 0, n, xs, 0);
-        float[] want = new float[n];
-        for (int i = 0; i < n; i++) {
-            want[i] = q[i] * d[i / 32];
+        short[] gotQ = new short[n];
+        float[] gotD = new float[n / 32];
+        short[] gotO = new short[n / 32];
+        VectorKernels.quantizeQ8_0(x, n, gotQ, gotD, gotO);
+        assertArrayEquals(d, gotD);
+        for (int b = 0; b < n / 32; b++) {
+            int sum = 0;
+            for (int j = 0; j < 32; j++) {
+                assertEquals(q[b * 32 + j], gotQ[b * 32 + j], "quant " + (b * 32 + j));
+                sum += q[b * 32 + j];
+            }
+            assertEquals(-8 * sum, gotO[b], "offset of block " + b);
         }
-        assertArrayEquals(want, xs);
     }
 
     @Test

@@ -95,6 +95,15 @@ public interface Backend extends AutoCloseable {
     /** {@code x += y} over {@code len} floats (residual connection). */
     void add(Activations x, Activations y, int len);
 
+    /**
+     * Bytes this backend holds now outside the Java heap and the mapped model file: repacked
+     * weights, device buffers. Handles given back ({@link Weight#close()},
+     * {@link Activations#close()}, {@link KvCache#close()}) are no longer counted.
+     */
+    default long ownedBytes() {
+        return 0;
+    }
+
     /** Frees what this backend holds (worker threads, device memory). */
     @Override
     void close();

@@ -11,6 +11,11 @@ import java.util.Map;
 /**
  * Memory arithmetic from the GGUF header alone (no weight is read): weights by type, KV cache for a
  * context, compute scratch and runtime overhead, against a budget.
+ *
+ * <p>Weights count once, at their size in the file, whichever way the backend holds them: read in
+ * place from the mapping, or repacked into its own memory (the vector backend's Q4_0/Q8_0 copy has
+ * the file's bytes, moved, and drops the mapped pages as it goes, so the two never add up; padding
+ * to whole 32-row groups is counted below), or uploaded to a device.
  */
 public final class MemoryFit {
     /** JVM baseline of the engine (heap in use, metaspace, code cache, thread stacks). */
@@ -26,11 +31,23 @@ public final class MemoryFit {
 
     private MemoryFit() {}
 
-    /** Bytes of tensor data per type, from tensor infos. */
+    /** Rows of the widest repacked row group (the vector backend's, at 512 bits). */
+    static final int REPACK_ROWS = 32;
+
+    /**
+     * Bytes of tensor data per type, from tensor infos. Q4_0 and Q8_0 matrices count their rows
+     * rounded up to whole {@value #REPACK_ROWS}-row groups, as a repacked copy holds them (zero
+     * padding, which real models with rows in multiples of 32 do not need).
+     */
     public static Map<GgmlType, Long> weightsByType(GgufFile file) {
         Map<GgmlType, Long> m = new EnumMap<>(GgmlType.class);
         for (GgufTensor t : file.tensors().values()) {
-            m.merge(t.type(), t.byteSize(), Long::sum);
+            long bytes = t.byteSize();
+            if ((t.type() == GgmlType.Q4_0 || t.type() == GgmlType.Q8_0) && t.rows() % REPACK_ROWS != 0) {
+                long groups = (t.rows() + REPACK_ROWS - 1) / REPACK_ROWS;
+                bytes = groups * REPACK_ROWS * t.rowBytes();
+            }
+            m.merge(t.type(), bytes, Long::sum);
         }
         return m;
     }
@@ -50,8 +67,9 @@ public final class MemoryFit {
         long logits = 4L * (c.dim() + (long) c.vocabSize()) + 4L * c.vocabSize();
         long sampler = 12L * c.vocabSize();
         long widest = Math.max(Math.max(c.dim(), c.ffnDim()), c.heads() * c.valueDim());
-        // Q8_0 copy of the activations (1 byte + 4/32 scale per value) and an f16/bf16-rounded copy (4 bytes)
-        long quantized = (long) batch * widest * 5 + (long) batch * widest / 32 * 4;
+        // Q8_0 copy of the activations (a quant widened to 2 bytes, per 32: a 4-byte scale and a
+        // 2-byte offset) and an f16/bf16-rounded copy (4 bytes)
+        long quantized = (long) batch * widest * 6 + (long) batch * widest / 32 * 6;
         return activations + logits + sampler + quantized;
     }
 

@@ -259,6 +259,19 @@ public final class GgufFile implements AutoCloseable {
         return file;
     }
 
+    /**
+     * Drops the mapping's pages from this process's resident memory ({@code madvise(MADV_DONTNEED)}
+     * through {@link MemorySegment#unload()}); the file stays mapped, and a later read faults its
+     * page back in from the page cache. For after loading, when what the model keeps reading is
+     * already elsewhere (repacked weights, decoded norms, the tokenizer's tables) and the loader's
+     * reads, with the kernel's fault-around neighbours, would otherwise stay counted.
+     */
+    public void dropResidentPages() {
+        if (file.isMapped()) {
+            file.unload();
+        }
+    }
+
     @Override
     public void close() {
         arena.close();

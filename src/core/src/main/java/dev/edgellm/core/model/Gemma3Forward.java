@@ -18,58 +18,61 @@ final class Gemma3Forward implements ForwardPass {
     }
 
     @Override
-    public void forward(Session s, int[] tokens, int n) {
+    public void embed(Session s, int[] tokens, int n) {
+        // token embedding, scaled by sqrt(dim)
+        s.backend.embed(w.tokenEmbedding(), tokens, n, c.embedScale(), s.x);
+    }
+
+    @Override
+    public void layer(Session s, int l, int n) {
         Backend b = s.backend;
         int dim = c.dim();
         int pos = s.position;
+        LayerWeights lw = w.layers()[l];
+        AttentionSpec spec = c.attention(l);   // sliding layers: window-masked
 
-        // token embedding, scaled by sqrt(dim)
-        b.embed(w.tokenEmbedding(), tokens, n, c.embedScale(), s.x);
+        // attention rmsnorm
+        b.rmsNorm(s.x, lw.attnNorm(), s.xb, dim, n, c.normEps());
 
-        for (int l = 0; l < c.layers(); l++) {
-            LayerWeights lw = w.layers()[l];
-            AttentionSpec spec = c.attention(l);   // sliding layers: window-masked
+        // q, k, v projections
+        b.matmul(lw.wq(), s.xb, s.q, n);
+        b.matmul(lw.wk(), s.xb, s.k, n);
+        b.matmul(lw.wv(), s.xb, s.v, n);
 
-            // attention rmsnorm
-            b.rmsNorm(s.x, lw.attnNorm(), s.xb, dim, n, c.normEps());
+        // per-head rmsnorm of queries and keys
+        b.rmsNorm(s.q, lw.qNorm(), s.q, c.keyDim(), n * c.heads(), c.normEps());
+        b.rmsNorm(s.k, lw.kNorm(), s.k, c.keyDim(), n * c.kvHeads(), c.normEps());
 
-            // q, k, v projections
-            b.matmul(lw.wq(), s.xb, s.q, n);
-            b.matmul(lw.wk(), s.xb, s.k, n);
-            b.matmul(lw.wv(), s.xb, s.v, n);
+        // RoPE (NEOX pairs): global base on full layers, local base on sliding layers
+        b.rope(s.q, n, c.heads(), c.keyDim(), pos, c.rope(l));
+        b.rope(s.k, n, c.kvHeads(), c.keyDim(), pos, c.rope(l));
 
-            // per-head rmsnorm of queries and keys
-            b.rmsNorm(s.q, lw.qNorm(), s.q, c.keyDim(), n * c.heads(), c.normEps());
-            b.rmsNorm(s.k, lw.kNorm(), s.k, c.keyDim(), n * c.kvHeads(), c.normEps());
+        // append to the KV cache (ring buffer on sliding layers), then attention
+        b.kvStore(s.kv, l, s.k, s.v, pos, n);
+        b.attention(s.q, s.kv, l, pos, n, spec, s.att);
 
-            // RoPE (NEOX pairs): global base on full layers, local base on sliding layers
-            b.rope(s.q, n, c.heads(), c.keyDim(), pos, c.rope(l));
-            b.rope(s.k, n, c.kvHeads(), c.keyDim(), pos, c.rope(l));
+        // output projection, post-attention rmsnorm, residual
+        b.matmul(lw.wo(), s.att, s.xb, n);
+        b.rmsNorm(s.xb, lw.postAttentionNorm(), s.xb, dim, n, c.normEps());
+        b.add(s.x, s.xb, n * dim);
 
-            // append to the KV cache (ring buffer on sliding layers), then attention
-            b.kvStore(s.kv, l, s.k, s.v, pos, n);
-            b.attention(s.q, s.kv, l, pos, n, spec, s.att);
+        // ffn rmsnorm
+        b.rmsNorm(s.x, lw.ffnNorm(), s.xb, dim, n, c.normEps());
 
-            // output projection, post-attention rmsnorm, residual
-            b.matmul(lw.wo(), s.att, s.xb, n);
-            b.rmsNorm(s.xb, lw.postAttentionNorm(), s.xb, dim, n, c.normEps());
-            b.add(s.x, s.xb, n * dim);
+        // GELU-gated FFN: down(gelu(gate(x)) * up(x))
+        b.matmul(lw.ffnGate(), s.xb, s.hb, n);
+        b.matmul(lw.ffnUp(), s.xb, s.hb2, n);
+        b.geluMul(s.hb, s.hb2, n * c.ffnDim());
+        b.matmul(lw.ffnDown(), s.hb, s.xb, n);
 
-            // ffn rmsnorm
-            b.rmsNorm(s.x, lw.ffnNorm(), s.xb, dim, n, c.normEps());
+        // post-ffn rmsnorm, residual
+        b.rmsNorm(s.xb, lw.postFfnNorm(), s.xb, dim, n, c.normEps());
+        b.add(s.x, s.xb, n * dim);
+    }
 
-            // GELU-gated FFN: down(gelu(gate(x)) * up(x))
-            b.matmul(lw.ffnGate(), s.xb, s.hb, n);
-            b.matmul(lw.ffnUp(), s.xb, s.hb2, n);
-            b.geluMul(s.hb, s.hb2, n * c.ffnDim());
-            b.matmul(lw.ffnDown(), s.hb, s.xb, n);
-
-            // post-ffn rmsnorm, residual
-            b.rmsNorm(s.xb, lw.postFfnNorm(), s.xb, dim, n, c.normEps());
-            b.add(s.x, s.xb, n * dim);
-        }
-
+    @Override
+    public void outputNorm(Session s, int n) {
         // final rmsnorm
-        b.rmsNorm(s.x, w.outputNorm(), s.x, dim, n, c.normEps());
+        s.backend.rmsNorm(s.x, w.outputNorm(), s.x, c.dim(), n, c.normEps());
     }
 }

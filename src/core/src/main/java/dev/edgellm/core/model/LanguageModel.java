@@ -31,15 +31,26 @@ public final class LanguageModel implements AutoCloseable {
                     + " tokens but token_embd.weight has " + config.vocabSize() + " rows");
         }
         this.weights = ModelWeights.load(file, config, backend);
-        this.pass = switch (Architecture.of(config.architecture(), file.path().toString())) {
-            case LLAMA -> new LlamaForward(config, weights);
-            case GEMMA3 -> new Gemma3Forward(config, weights);
-        };
+        ForwardPass p;
+        try {
+            p = switch (Architecture.of(config.architecture(), file.path().toString())) {
+                case LLAMA -> new LlamaForward(config, weights);
+                case GEMMA3 -> new Gemma3Forward(config, weights);
+            };
+        } catch (RuntimeException e) {
+            weights.close();
+            throw e;
+        }
+        this.pass = p;
+        // What the loader read (metadata, tensors repacked or uploaded, norms decoded) is no longer
+        // needed in place; pages still read later (weights used in place) fault back in on demand.
+        file.dropResidentPages();
     }
 
     /**
      * Maps a GGUF file and prepares its weights on {@code backend}. The backend stays owned by the
-     * caller; closing the model unmaps the file.
+     * caller; closing the model releases what the backend holds for its weights (repacked copies,
+     * device memory) and unmaps the file. Close the model's sessions first, and the backend after.
      */
     public static LanguageModel load(Path path, Backend backend) throws IOException {
         GgufFile file = GgufFile.open(path);
@@ -71,9 +82,22 @@ public final class LanguageModel implements AutoCloseable {
         return weights;
     }
 
+    /** The architecture's forward pass (run block by block by {@link LayerStepper}). */
+    ForwardPass pass() {
+        return pass;
+    }
+
     /** A session with the given context length (capped at the model's) and batch size; KV cache in f16. */
     public Session newSession(int contextLength, int maxBatch) {
         return new Session(this, Math.min(contextLength, config.contextLength()), maxBatch, true);
+    }
+
+    /**
+     * A session with the KV cache in float32 instead of float16 ({@code f16Cache} false): the
+     * engine's arithmetic is then float throughout for float weights (tests of exact equivalences).
+     */
+    public Session newSession(int contextLength, int maxBatch, boolean f16Cache) {
+        return new Session(this, Math.min(contextLength, config.contextLength()), maxBatch, f16Cache);
     }
 
     /** A session over the model's full trained context. */
@@ -108,6 +132,10 @@ public final class LanguageModel implements AutoCloseable {
 
     @Override
     public void close() {
-        file.close();
+        try {
+            weights.close();
+        } finally {
+            file.close();
+        }
     }
 }

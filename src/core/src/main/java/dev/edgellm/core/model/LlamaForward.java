@@ -15,52 +15,55 @@ final class LlamaForward implements ForwardPass {
     }
 
     @Override
-    public void forward(Session s, int[] tokens, int n) {
+    public void embed(Session s, int[] tokens, int n) {
+        // token embedding: x = token_embd[tokens]
+        s.backend.embed(w.tokenEmbedding(), tokens, n, c.embedScale(), s.x);
+    }
+
+    @Override
+    public void layer(Session s, int l, int n) {
         Backend b = s.backend;
         int dim = c.dim();
         int pos = s.position;
+        LayerWeights lw = w.layers()[l];
+        AttentionSpec spec = c.attention(l);
 
-        // token embedding: x = token_embd[tokens]
-        b.embed(w.tokenEmbedding(), tokens, n, c.embedScale(), s.x);
+        // attention rmsnorm
+        b.rmsNorm(s.x, lw.attnNorm(), s.xb, dim, n, c.normEps());
 
-        for (int l = 0; l < c.layers(); l++) {
-            LayerWeights lw = w.layers()[l];
-            AttentionSpec spec = c.attention(l);
+        // q, k, v projections
+        b.matmul(lw.wq(), s.xb, s.q, n);
+        b.matmul(lw.wk(), s.xb, s.k, n);
+        b.matmul(lw.wv(), s.xb, s.v, n);
 
-            // attention rmsnorm
-            b.rmsNorm(s.x, lw.attnNorm(), s.xb, dim, n, c.normEps());
+        // RoPE (adjacent pairs) on queries and keys
+        b.rope(s.q, n, c.heads(), c.keyDim(), pos, c.rope(l));
+        b.rope(s.k, n, c.kvHeads(), c.keyDim(), pos, c.rope(l));
 
-            // q, k, v projections
-            b.matmul(lw.wq(), s.xb, s.q, n);
-            b.matmul(lw.wk(), s.xb, s.k, n);
-            b.matmul(lw.wv(), s.xb, s.v, n);
+        // append to the KV cache, then causal attention over it
+        b.kvStore(s.kv, l, s.k, s.v, pos, n);
+        b.attention(s.q, s.kv, l, pos, n, spec, s.att);
 
-            // RoPE (adjacent pairs) on queries and keys
-            b.rope(s.q, n, c.heads(), c.keyDim(), pos, c.rope(l));
-            b.rope(s.k, n, c.kvHeads(), c.keyDim(), pos, c.rope(l));
+        // output projection, residual
+        b.matmul(lw.wo(), s.att, s.xb, n);
+        b.add(s.x, s.xb, n * dim);
 
-            // append to the KV cache, then causal attention over it
-            b.kvStore(s.kv, l, s.k, s.v, pos, n);
-            b.attention(s.q, s.kv, l, pos, n, spec, s.att);
+        // ffn rmsnorm
+        b.rmsNorm(s.x, lw.ffnNorm(), s.xb, dim, n, c.normEps());
 
-            // output projection, residual
-            b.matmul(lw.wo(), s.att, s.xb, n);
-            b.add(s.x, s.xb, n * dim);
+        // SwiGLU: down(silu(gate(x)) * up(x))
+        b.matmul(lw.ffnGate(), s.xb, s.hb, n);
+        b.matmul(lw.ffnUp(), s.xb, s.hb2, n);
+        b.siluMul(s.hb, s.hb2, n * c.ffnDim());
+        b.matmul(lw.ffnDown(), s.hb, s.xb, n);
 
-            // ffn rmsnorm
-            b.rmsNorm(s.x, lw.ffnNorm(), s.xb, dim, n, c.normEps());
+        // residual
+        b.add(s.x, s.xb, n * dim);
+    }
 
-            // SwiGLU: down(silu(gate(x)) * up(x))
-            b.matmul(lw.ffnGate(), s.xb, s.hb, n);
-            b.matmul(lw.ffnUp(), s.xb, s.hb2, n);
-            b.siluMul(s.hb, s.hb2, n * c.ffnDim());
-            b.matmul(lw.ffnDown(), s.hb, s.xb, n);
-
-            // residual
-            b.add(s.x, s.xb, n * dim);
-        }
-
+    @Override
+    public void outputNorm(Session s, int n) {
         // final rmsnorm
-        b.rmsNorm(s.x, w.outputNorm(), s.x, dim, n, c.normEps());
+        s.backend.rmsNorm(s.x, w.outputNorm(), s.x, c.dim(), n, c.normEps());
     }
 }

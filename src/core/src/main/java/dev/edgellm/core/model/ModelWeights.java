@@ -16,7 +16,7 @@ import java.util.Arrays;
  * @param outputNorm     {@code [dim]}
  * @param output         {@code [dim, vocab]}; the token embedding itself when the file ties them
  */
-public record ModelWeights(Weight tokenEmbedding, LayerWeights[] layers, Weight outputNorm, Weight output) {
+public record ModelWeights(Weight tokenEmbedding, LayerWeights[] layers, Weight outputNorm, Weight output) implements AutoCloseable {
 
     /**
      * One transformer block.
@@ -37,11 +37,81 @@ public record ModelWeights(Weight tokenEmbedding, LayerWeights[] layers, Weight 
      */
     public record LayerWeights(Weight attnNorm, Weight wq, Weight wk, Weight wv, Weight qNorm, Weight kNorm, Weight wo,
                                Weight postAttentionNorm, Weight ffnNorm, Weight ffnGate, Weight ffnUp, Weight ffnDown,
-                               Weight postFfnNorm) {}
+                               Weight postFfnNorm) {
+        Weight[] all() {
+            return new Weight[] {attnNorm, wq, wk, wv, qNorm, kNorm, wo, postAttentionNorm, ffnNorm, ffnGate, ffnUp, ffnDown, postFfnNorm};
+        }
+    }
+
+    /** Every weight once (the tied output head is the embedding), in load order. */
+    public java.util.List<Weight> all() {
+        java.util.Set<Weight> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        java.util.List<Weight> list = new java.util.ArrayList<>();
+        java.util.function.Consumer<Weight> add = w -> {
+            if (w != null && seen.add(w)) {
+                list.add(w);
+            }
+        };
+        add.accept(tokenEmbedding);
+        for (LayerWeights l : layers) {
+            for (Weight w : l.all()) {
+                add.accept(w);
+            }
+        }
+        add.accept(outputNorm);
+        add.accept(output);
+        return list;
+    }
+
+    /** Bytes the backend holds for these weights beyond the mapped file (repacked copies, device memory). */
+    public long ownedBytes() {
+        long n = 0;
+        for (Weight w : all()) {
+            n += w.ownedBytes();
+        }
+        return n;
+    }
+
+    /** Releases every weight on its backend (repacked copies, device buffers). */
+    @Override
+    public void close() {
+        closeAll(all());
+    }
+
+    private static void closeAll(java.util.List<Weight> weights) {
+        RuntimeException first = null;
+        for (Weight w : weights) {
+            try {
+                w.close();
+            } catch (RuntimeException e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
 
     /** Checks every tensor's shape against the config and prepares it on the backend. */
     public static ModelWeights load(GgufFile file, ModelConfig c, Backend backend) {
-        Loader l = new Loader(file, backend);
+        Loader l = new Loader(file, backend, new java.util.ArrayList<>());
+        try {
+            return load(l, file, c);
+        } catch (RuntimeException | Error e) {
+            try {
+                closeAll(l.prepared());
+            } catch (RuntimeException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            throw e;
+        }
+    }
+
+    private static ModelWeights load(Loader l, GgufFile file, ModelConfig c) {
         boolean gemma = c.architecture().equals(Architecture.GEMMA3.ggufName());
         Weight embedding = l.get("token_embd.weight", c.dim(), c.vocabSize());
         LayerWeights[] layers = new LayerWeights[c.layers()];
@@ -67,7 +137,8 @@ public record ModelWeights(Weight tokenEmbedding, LayerWeights[] layers, Weight 
         return new ModelWeights(embedding, layers, outputNorm, output);
     }
 
-    private record Loader(GgufFile file, Backend backend) {
+    /** Prepares tensors on the backend, remembering each so a failed load can release them. */
+    private record Loader(GgufFile file, Backend backend, java.util.List<Weight> prepared) {
         Weight get(String name, long... shape) {
             GgufTensor t = file.tensor(name);
             long[] dims = t.dims();
@@ -82,7 +153,9 @@ public record ModelWeights(Weight tokenEmbedding, LayerWeights[] layers, Weight 
                 throw new GgufFormatException(file.path() + ": tensor '" + name + "' has shape " + Arrays.toString(dims)
                         + ", the model's metadata implies " + Arrays.toString(shape) + " (tensor data at offset " + t.offset() + ")");
             }
-            return backend.weight(t);
+            Weight w = backend.weight(t);
+            prepared.add(w);
+            return w;
         }
     }
 }

@@ -73,8 +73,12 @@ public final class Session implements AutoCloseable {
     /** Grows the output head's buffers to {@link #LOGIT_ROWS} rows, once per session. */
     void growLogitRows() {
         if (rows.length() < LOGIT_ROWS * config.dim()) {
-            rows = backend.allocate(LOGIT_ROWS * config.dim());
-            logits = backend.allocate(Math.multiplyExact(LOGIT_ROWS, config.vocabSize()));
+            Activations r = backend.allocate(LOGIT_ROWS * config.dim());
+            Activations l = backend.allocate(Math.multiplyExact(LOGIT_ROWS, config.vocabSize()));
+            rows.close();
+            logits.close();
+            rows = r;
+            logits = l;
         }
     }
 
@@ -159,8 +163,15 @@ public final class Session implements AutoCloseable {
         return ingest(one, 0, 1, null);
     }
 
+    /** Releases the KV cache and the scratch buffers on the backend. */
     @Override
     public void close() {
-        kv.close();
+        for (AutoCloseable c : new AutoCloseable[] {x, xb, q, k, v, att, hb, hb2, rows, logits, kv}) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("releasing a session buffer failed", e);
+            }
+        }
     }
 }

@@ -23,6 +23,23 @@ class MemoryFitTest {
         }
     }
 
+    /** Q4_0/Q8_0 rows count in whole 32-row groups (a repacked copy pads them); other types as stored. */
+    @Test
+    void quantizedRowsCountInWholeRepackGroups(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws IOException {
+        java.nio.file.Path p = dir.resolve("w.gguf");
+        java.nio.file.Files.write(p, new dev.edgellm.core.testing.GgufWriter()
+                .tensor("a", GgmlType.Q4_0, new long[] {64, 33}, new byte[33 * 2 * 18])
+                .tensor("b", GgmlType.Q8_0, new long[] {32, 64}, new byte[64 * 34])
+                .tensor("c", GgmlType.F16, new long[] {8, 33}, new byte[33 * 8 * 2])
+                .toBytes());
+        try (GgufFile f = GgufFile.open(p)) {
+            Map<GgmlType, Long> w = MemoryFit.weightsByType(f);
+            assertEquals(64L * 2 * 18, w.get(GgmlType.Q4_0));
+            assertEquals(64L * 34, w.get(GgmlType.Q8_0));
+            assertEquals(33L * 8 * 2, w.get(GgmlType.F16));
+        }
+    }
+
     @Test
     void kvCacheCapsSlidingLayersAtTheirRing() throws IOException {
         try (GgufFile f = GgufFile.open(SharedFiles.model("gemma3-tiny-q4_0.gguf"))) {

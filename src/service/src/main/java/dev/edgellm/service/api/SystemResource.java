@@ -204,6 +204,10 @@ public class SystemResource {
             x.put("usable", r.usable());
             x.put("us_per_matvec", Double.isNaN(r.nanosPerOp()) ? null : r.nanosPerOp() / 1e3);
             x.put("gb_per_s", Double.isNaN(r.nanosPerOp()) ? null : r.gbPerSec());
+            x.put("us_per_prompt_token", Double.isNaN(r.nanosPerPromptToken()) ? null : r.nanosPerPromptToken() / 1e3);
+            x.put("reference_request_ms", Double.isNaN(r.score()) ? null : r.score() / 1e6);
+            x.put("rounds", r.rounds());
+            x.put("stable", r.stable());
             x.put("note", r.note());
             results.add(x);
         }

@@ -84,8 +84,14 @@ public interface EdgeLlmConfig {
     }
 
     interface Calibration {
-        /** Time each usable backend gets to warm up (first half) and then time decode- and prompt-shaped products on the model's own FFN weight. */
-        @WithDefault("1s")
+        /**
+         * Most time each usable backend gets to warm up (at most a quarter of it) and to be timed on
+         * decode- and prompt-shaped products of the model's own FFN weight; measuring stops as soon
+         * as two successive rounds of medians agree within 10 % (well under a second on an idle
+         * machine). The cap is long because a JIT-compiled backend measured before its kernels are
+         * compiled (a busy machine delays the compiler) looks many times slower than it is.
+         */
+        @WithDefault("10s")
         Duration budget();
     }
 

@@ -45,7 +45,7 @@ class JvmOptionsTest {
     void theFileHasWhatTheEngineAndAnOutOfMemoryErrorNeed() throws IOException {
         List<String> o = options();
         assertTrue(o.containsAll(List.of("--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-                "-XX:+ExitOnOutOfMemoryError", "-XX:+UseSerialGC", "-Xmn24m")), o.toString());
+                "-XX:+ExitOnOutOfMemoryError", "-XX:+UseSerialGC", "-Xmn8m", "-XX:TrimNativeHeapInterval=2000")), o.toString());
         // the Maven build's own flags for test JVMs are a subset
         String pom = Files.readString(PROJECT.resolve("pom.xml"));
         Matcher m = Pattern.compile("<edgellm.jvm.flags>([^<]*)</edgellm.jvm.flags>").matcher(pom);
@@ -60,7 +60,7 @@ class JvmOptionsTest {
         assertEquals(options(), launcher(Map.of()));
         List<String> parallel = launcher(Map.of("EDGELLM_GC_OPTS", "-XX:+UseParallelGC -Xmn64m"));
         List<String> expected = new ArrayList<>(options());
-        expected.removeIf(s -> s.startsWith("-XX:+Use") && s.endsWith("GC") || s.startsWith("-Xmn"));
+        expected.removeIf(s -> s.startsWith("-XX:+Use") && s.endsWith("GC") || s.startsWith("-Xmn") || s.startsWith("-XX:TrimNativeHeapInterval="));
         expected.addAll(List.of("-XX:+UseParallelGC", "-Xmn64m"));
         assertEquals(expected, parallel);
         assertTrue(parallel.contains("-XX:+ExitOnOutOfMemoryError"));

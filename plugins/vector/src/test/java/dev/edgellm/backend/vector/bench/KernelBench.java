@@ -22,8 +22,15 @@ public final class KernelBench {
         long bytes = type.byteSize((long) rows * cols);
         MemorySegment seg = Arena.ofAuto().allocate(bytes, 64);
         SplittableRandom rnd = new SplittableRandom(1);
-        for (long i = 0; i < bytes; i += 8) {
+        for (long i = 0; i + 8 <= bytes; i += 8) {
             seg.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, i, rnd.nextLong() & 0x0fff0fff0fff0fffL);
+        }
+        if (type == GgmlType.Q4_0 || type == GgmlType.Q8_0) {
+            // block scales as a real model has them: normal fp16 values around 1e-2 (random bits
+            // would give fp16 subnormals, which the kernels handle exactly but slowly)
+            for (long b = 0; b < bytes; b += type.bytesPerBlock()) {
+                seg.set(dev.edgellm.core.tensor.Codecs.LE_SHORT, b, Float.floatToFloat16((float) (0.002 + 0.02 * rnd.nextDouble())));
+            }
         }
         GgufTensor t = new GgufTensor("w", type, new long[] {cols, rows}, 0, seg);
         try (Backend b = new VectorBackend(threads)) {

@@ -46,7 +46,13 @@ public abstract class CpuBackend implements Backend {
             throw new UnsupportedTensorException("tensor '" + tensor.name() + "' has type " + tensor.type()
                     + ", which the " + id + " backend does not support (supported: " + TYPES + ")");
         }
-        return new HostWeight(tensor);
+        HostWeight w = new HostWeight(tensor);
+        if (tensor.rows() == 1) {
+            // a norm's gain vector: decoded now, while the loader reads the file, not at the first
+            // forward pass (whose page faults would map its neighbours back in)
+            w.floats();
+        }
+        return w;
     }
 
     @Override
@@ -86,15 +92,14 @@ public abstract class CpuBackend implements Backend {
 
     @Override
     public void embed(Weight table, int[] tokens, int n, float scale, Activations out) {
-        HostWeight w = (HostWeight) table;
         float[] o = host(out);
-        int dim = w.cols();
+        int dim = table.cols();
         for (int t = 0; t < n; t++) {
             int tok = tokens[t];
-            if (tok < 0 || tok >= w.rows()) {
-                throw new IllegalArgumentException("token id " + tok + " is outside the vocabulary of " + w.rows());
+            if (tok < 0 || tok >= table.rows()) {
+                throw new IllegalArgumentException("token id " + tok + " is outside the vocabulary of " + table.rows());
             }
-            Codecs.dequantizeRow(w.type(), w.data(), tok * w.rowBytes(), o, t * dim, dim);
+            decodeRow(table, tok, o, t * dim);
             if (scale != 1f) {
                 for (int i = 0; i < dim; i++) {
                     o[t * dim + i] *= scale;
@@ -108,22 +113,18 @@ public abstract class CpuBackend implements Backend {
         pool.close();
     }
 
-    private final java.util.Map<Weight, float[]> vectors = new java.util.IdentityHashMap<>();
+    /** Row {@code row} of a weight of this backend as floats into {@code out[off..off+cols)}. */
+    protected void decodeRow(Weight w, int row, float[] out, int off) {
+        HostWeight h = (HostWeight) w;
+        Codecs.dequantizeRow(h.type(), h.data(), row * h.rowBytes(), out, off, h.cols());
+    }
 
     /**
-     * A small weight (a norm's gain vector) decoded to floats once and kept: such weights are read
-     * whole on every use, and they are a few KB.
+     * A small weight (a norm's gain vector) as floats: such weights are read whole on every use, and
+     * they are a few KB, so the weight keeps its decoded copy.
      */
     protected float[] vector(Weight w) {
-        float[] v = vectors.get(w);
-        if (v == null) {
-            HostWeight hw = (HostWeight) w;
-            int n = Math.multiplyExact(hw.rows(), hw.cols());
-            v = new float[n];
-            Codecs.dequantizeRow(hw.type(), hw.data(), 0, v, 0, n);
-            vectors.put(w, v);
-        }
-        return v;
+        return ((HostWeight) w).floats();
     }
 
     /** The float array behind a buffer of this backend. */

@@ -1,0 +1,410 @@
+package dev.edgellm.backend.vector;
+
+import static dev.edgellm.backend.vector.Simd.ALL;
+import static dev.edgellm.backend.vector.Simd.BR;
+import static dev.edgellm.backend.vector.Simd.F;
+import static dev.edgellm.backend.vector.Simd.I;
+import static dev.edgellm.backend.vector.Simd.L;
+import static dev.edgellm.backend.vector.Simd.R;
+import static dev.edgellm.backend.vector.Simd.S;
+import static dev.edgellm.core.tensor.Codecs.QK;
+
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+
+/**
+ * Integer kernels for Q4_0 and Q8_0 weights repacked into {@link Simd#R}-row groups
+ * ({@link PackedWeight}), against activations quantized to Q8_0: each lane of a short vector is
+ * one row, so one vector operation advances {@code R} rows by one column.
+ *
+ * <h2>Arithmetic: exactly the oracle's</h2>
+ * For every (row, token) pair and block {@code b}, the block's integer dot product
+ * {@code isum = sum_j w_j * a_j} ({@code w_j = nibble - 8} for Q4_0, the signed quant for Q8_0;
+ * {@code a_j} the activation's int8 quant) is computed exactly, then
+ * {@code acc = acc + (float) isum * (d_w * d_a)} in float, blocks in order from {@code acc = 0}:
+ * the very operations of {@code ScalarKernels.dotQ4_0Q8_0}/{@code dotQ8_0Q8_0} (and llama.cpp's
+ * {@code vec_dot_q4_0_q8_0} up to its float accumulation order). So the results are the scalar
+ * oracle's bits, whatever the species, the batch or the thread split.
+ * <ul>
+ *   <li><b>Q4_0</b> sums in 16-bit lanes: the lane starts at {@code -8 * sum_j a_j} (the nibbles'
+ *       offset, per activation block) and adds {@code lo_j * a_j + hi_j * a_{j+16}} for the 16
+ *       bytes {@code v_j = lo_j + 16 hi_j}, computed without masking the low nibble as
+ *       {@code v_j * a_j + hi_j * (a_{j+16} - 16 a_j)}: the caller passes the activations in that
+ *       form ({@link VectorKernels#nibbleOperands}). Intermediate values may wrap, but the final
+ *       value lies within +-32,512 (|a| <= 127), so 16-bit modular arithmetic gives it exactly.
+ *   <li><b>Q8_0</b> products {@code w * a} fit 16 bits (|w| <= 128, |a| <= 127) and so do sums of
+ *       two; pairs are widened to 32-bit lanes and added there.
+ *   <li><b>Scales</b>: the fp16 weight scale's bits are moved into a float's ({@code sign | (h &
+ *       0x7fff) << 13}), which is {@code d_w * 2^-112} exactly (fp16 subnormals included), and
+ *       multiplied by {@code d_a * 2^112} (exact: a power-of-two scaling that cannot overflow for
+ *       an fp16 {@code d_a}): one rounding of the real product {@code d_w * d_a}, as the oracle's
+ *       {@code d_w * d_a}.
+ * </ul>
+ *
+ * <p>Matrix-vector ({@code matvec*}, one token) and matrix-matrix ({@code gemm4*}, four tokens
+ * sharing each widened weight vector) compute the same values; the caller runs whole 4-token tiles
+ * through {@code gemm4*} and the rest through {@code matvec*}.
+ *
+ * <h2>Written out on purpose</h2>
+ * Each kernel spells out its vector operations instead of calling small helpers, and stays larger
+ * than C2's inlining size: a vector helper that C2 does not inline (past
+ * {@code NodeCountInliningCutoff}, which a kernel inlined into its caller reaches) boxes every vector
+ * it takes or returns, which allocated ~20 MB per decoded token and ran several times slower. Only
+ * the partial last group's masked store is a call. Measure with a JFR allocation profile after any
+ * change here: a forward pass must allocate (almost) nothing.
+ */
+final class IntKernels {
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** {@code 2^112}: rebias of an fp16 exponent moved into a float. */
+    static final float P112 = 0x1p112f;
+    /** Keeps the sign and the fp16 magnitude of a sign-extended fp16 shifted left by 13. */
+    private static final int F16_BITS = 0x8FFFE000;
+    /** Float lane groups per short vector. */
+    private static final int PARTS = 2;
+
+    private IntKernels() {}
+
+    /**
+     * Stores a group's {@code R} results for one token (two float vectors) at {@code out[o..]},
+     * only the {@code n} real rows (the last group may be partial).
+     */
+    private static void store(FloatVector a0, FloatVector a1, float[] out, int o, int n) {
+        if (n == R) {
+            a0.intoArray(out, o);
+            a1.intoArray(out, o + L);
+        } else {
+            a0.intoArray(out, o, F.indexInRange(0, n));
+            a1.intoArray(out, o + L, F.indexInRange(L, n));
+        }
+    }
+
+    // ---- Q4_0 ---------------------------------------------------------------------------------------
+
+    /**
+     * One token: rows of groups {@code [g0, g1)} of the Q4_0 weight at {@code base} ({@code blocks}
+     * block columns, records of {@code bb} bytes) dotted with activation quants {@code xq[x0..]} (in
+     * the form of {@link VectorKernels#nibbleOperands}),
+     * scales {@code xd[s0..]} and offsets {@code xo[s0..]} ({@code -8 * sum} per block); row
+     * {@code r}'s result to {@code out[o0 + r]} for {@code r < rows}.
+     */
+    static void matvecQ4_0Q8_0(long base, int blocks, long bb, short[] xq, int x0, float[] xd, short[] xo, int s0,
+                                float[] out, int o0, int rows, int g0, int g1) {
+        for (int g = g0; g < g1; g++) {
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = FloatVector.zero(F);
+            long p = base + (long) g * blocks * bb;
+            for (int b = 0; b < blocks; b++, p += bb) {
+                ShortVector lo = ShortVector.broadcast(S, xo[s0 + b]);
+                ShortVector hi = ShortVector.zero(S);
+                int q = x0 + b * QK;
+                long w = p + 2L * R;
+                for (int j = 0; j < 16; j++, w += R) {
+                    ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, w, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+                    lo = lo.add(v.mul(xq[q + j]));
+                    hi = hi.add(v.lanewise(VectorOperators.LSHR, 4).mul(xq[q + j + 16]));
+                }
+                ShortVector isum = lo.add(hi);
+                ShortVector sc = ShortVector.fromMemorySegment(S, ALL, p, LE);
+                float m = xd[s0 + b] * P112;
+                FloatVector d0 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                        .reinterpretAsFloats();
+                FloatVector d1 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                        .reinterpretAsFloats();
+                a0 = a0.add(((FloatVector) isum.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m)));
+                a1 = a1.add(((FloatVector) isum.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m)));
+            }
+            int n = Math.min(R, rows - g * R);
+            int o = o0 + g * R;
+            if (n == R) {
+                a0.intoArray(out, o);
+                a1.intoArray(out, o + L);
+            } else {
+                a0.intoArray(out, o, F.indexInRange(0, n));
+                a1.intoArray(out, o + L, F.indexInRange(L, n));
+            }
+        }
+    }
+
+    /**
+     * Four tokens at once against group {@code g} (each widened weight vector is used four times):
+     * token {@code t}'s activations at {@code xq[x0 + t*cols ..]}, its block values at
+     * {@code xd/xo[s0 + t*blocks ..]}, its results at {@code out[o0 + t*rows + ..]}.
+     */
+    static void gemm4Q4_0Q8_0(long base, int blocks, long bb, int cols, short[] xq, int x0, float[] xd, short[] xo, int s0,
+                               float[] out, int o0, int rows, int g) {
+        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a10 = FloatVector.zero(F), a11 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a30 = FloatVector.zero(F), a31 = FloatVector.zero(F);
+        long p = base + (long) g * blocks * bb;
+        int x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
+        int s1 = s0 + blocks, s2 = s1 + blocks, s3 = s2 + blocks;
+        for (int b = 0; b < blocks; b++, p += bb) {
+            ShortVector c0 = ShortVector.broadcast(S, xo[s0 + b]);
+            ShortVector c1 = ShortVector.broadcast(S, xo[s1 + b]);
+            ShortVector c2 = ShortVector.broadcast(S, xo[s2 + b]);
+            ShortVector c3 = ShortVector.broadcast(S, xo[s3 + b]);
+            int q = b * QK;
+            long w = p + 2L * R;
+            for (int j = 0; j < 16; j++, w += R) {
+                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, w, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+                ShortVector hi = v.lanewise(VectorOperators.LSHR, 4);
+                int k = q + j;
+                c0 = c0.add(v.mul(xq[x0 + k]).add(hi.mul(xq[x0 + k + 16])));
+                c1 = c1.add(v.mul(xq[x1 + k]).add(hi.mul(xq[x1 + k + 16])));
+                c2 = c2.add(v.mul(xq[x2 + k]).add(hi.mul(xq[x2 + k + 16])));
+                c3 = c3.add(v.mul(xq[x3 + k]).add(hi.mul(xq[x3 + k + 16])));
+            }
+            ShortVector sc = ShortVector.fromMemorySegment(S, ALL, p, LE);
+            FloatVector d0 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats();
+            FloatVector d1 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats();
+            float m0 = xd[s0 + b] * P112, m1 = xd[s1 + b] * P112, m2 = xd[s2 + b] * P112, m3 = xd[s3 + b] * P112;
+            a00 = a00.add(((FloatVector) c0.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m0)));
+            a01 = a01.add(((FloatVector) c0.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m0)));
+            a10 = a10.add(((FloatVector) c1.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m1)));
+            a11 = a11.add(((FloatVector) c1.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m1)));
+            a20 = a20.add(((FloatVector) c2.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m2)));
+            a21 = a21.add(((FloatVector) c2.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m2)));
+            a30 = a30.add(((FloatVector) c3.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m3)));
+            a31 = a31.add(((FloatVector) c3.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m3)));
+        }
+        int n = Math.min(R, rows - g * R);
+        int o = o0 + g * R;
+        if (n == R) {
+            a00.intoArray(out, o);
+            a01.intoArray(out, o + L);
+            a10.intoArray(out, o + rows);
+            a11.intoArray(out, o + rows + L);
+            a20.intoArray(out, o + 2 * rows);
+            a21.intoArray(out, o + 2 * rows + L);
+            a30.intoArray(out, o + 3 * rows);
+            a31.intoArray(out, o + 3 * rows + L);
+        } else {
+            store(a00, a01, out, o, n);
+            store(a10, a11, out, o + rows, n);
+            store(a20, a21, out, o + 2 * rows, n);
+            store(a30, a31, out, o + 3 * rows, n);
+        }
+    }
+
+    /**
+     * {@link #gemm4Q4_0Q8_0} for two adjacent groups {@code g} and {@code g + 1} (64 rows at 512 bits)
+     * at once: each pair of activation broadcasts serves both groups, and each token's activations
+     * are read once for twice the rows (a quarter fewer vector operations per product, and half the
+     * activation traffic, which matters for long rows whose activations outgrow L1). Same values.
+     * Both groups must exist; the last one may be partial.
+     */
+    static void gemm2x4Q4_0Q8_0(long base, int blocks, long bb, int cols, short[] xq, int x0, float[] xd, short[] xo, int s0,
+                                 float[] out, int o0, int rows, int g) {
+        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a10 = FloatVector.zero(F), a11 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a30 = FloatVector.zero(F), a31 = FloatVector.zero(F);
+        FloatVector b00 = FloatVector.zero(F), b01 = FloatVector.zero(F), b10 = FloatVector.zero(F), b11 = FloatVector.zero(F);
+        FloatVector b20 = FloatVector.zero(F), b21 = FloatVector.zero(F), b30 = FloatVector.zero(F), b31 = FloatVector.zero(F);
+        long p = base + (long) g * blocks * bb;
+        long pn = p + (long) blocks * bb;
+        int x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
+        int s1 = s0 + blocks, s2 = s1 + blocks, s3 = s2 + blocks;
+        for (int b = 0; b < blocks; b++, p += bb, pn += bb) {
+            ShortVector c0 = ShortVector.broadcast(S, xo[s0 + b]);
+            ShortVector c1 = ShortVector.broadcast(S, xo[s1 + b]);
+            ShortVector c2 = ShortVector.broadcast(S, xo[s2 + b]);
+            ShortVector c3 = ShortVector.broadcast(S, xo[s3 + b]);
+            ShortVector e0 = c0, e1 = c1, e2 = c2, e3 = c3;
+            int q = b * QK;
+            long w = p + 2L * R;
+            long wn = pn + 2L * R;
+            for (int j = 0; j < 16; j++, w += R, wn += R) {
+                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, w, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+                ShortVector u = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, wn, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+                ShortVector vh = v.lanewise(VectorOperators.LSHR, 4);
+                ShortVector uh = u.lanewise(VectorOperators.LSHR, 4);
+                int k = q + j;
+                ShortVector y = ShortVector.broadcast(S, xq[x0 + k]);
+                ShortVector z = ShortVector.broadcast(S, xq[x0 + k + 16]);
+                c0 = c0.add(v.mul(y).add(vh.mul(z)));
+                e0 = e0.add(u.mul(y).add(uh.mul(z)));
+                y = ShortVector.broadcast(S, xq[x1 + k]);
+                z = ShortVector.broadcast(S, xq[x1 + k + 16]);
+                c1 = c1.add(v.mul(y).add(vh.mul(z)));
+                e1 = e1.add(u.mul(y).add(uh.mul(z)));
+                y = ShortVector.broadcast(S, xq[x2 + k]);
+                z = ShortVector.broadcast(S, xq[x2 + k + 16]);
+                c2 = c2.add(v.mul(y).add(vh.mul(z)));
+                e2 = e2.add(u.mul(y).add(uh.mul(z)));
+                y = ShortVector.broadcast(S, xq[x3 + k]);
+                z = ShortVector.broadcast(S, xq[x3 + k + 16]);
+                c3 = c3.add(v.mul(y).add(vh.mul(z)));
+                e3 = e3.add(u.mul(y).add(uh.mul(z)));
+            }
+            ShortVector sc = ShortVector.fromMemorySegment(S, ALL, p, LE);
+            ShortVector sn = ShortVector.fromMemorySegment(S, ALL, pn, LE);
+            FloatVector d0 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats();
+            FloatVector d1 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats();
+            FloatVector f0 = ((IntVector) sn.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats();
+            FloatVector f1 = ((IntVector) sn.convertShape(VectorOperators.S2I, I, 1)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats();
+            float m0 = xd[s0 + b] * P112, m1 = xd[s1 + b] * P112, m2 = xd[s2 + b] * P112, m3 = xd[s3 + b] * P112;
+            a00 = a00.add(((FloatVector) c0.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m0)));
+            a01 = a01.add(((FloatVector) c0.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m0)));
+            a10 = a10.add(((FloatVector) c1.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m1)));
+            a11 = a11.add(((FloatVector) c1.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m1)));
+            a20 = a20.add(((FloatVector) c2.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m2)));
+            a21 = a21.add(((FloatVector) c2.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m2)));
+            a30 = a30.add(((FloatVector) c3.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m3)));
+            a31 = a31.add(((FloatVector) c3.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m3)));
+            b00 = b00.add(((FloatVector) e0.convertShape(VectorOperators.S2F, F, 0)).mul(f0.mul(m0)));
+            b01 = b01.add(((FloatVector) e0.convertShape(VectorOperators.S2F, F, 1)).mul(f1.mul(m0)));
+            b10 = b10.add(((FloatVector) e1.convertShape(VectorOperators.S2F, F, 0)).mul(f0.mul(m1)));
+            b11 = b11.add(((FloatVector) e1.convertShape(VectorOperators.S2F, F, 1)).mul(f1.mul(m1)));
+            b20 = b20.add(((FloatVector) e2.convertShape(VectorOperators.S2F, F, 0)).mul(f0.mul(m2)));
+            b21 = b21.add(((FloatVector) e2.convertShape(VectorOperators.S2F, F, 1)).mul(f1.mul(m2)));
+            b30 = b30.add(((FloatVector) e3.convertShape(VectorOperators.S2F, F, 0)).mul(f0.mul(m3)));
+            b31 = b31.add(((FloatVector) e3.convertShape(VectorOperators.S2F, F, 1)).mul(f1.mul(m3)));
+        }
+        int o = o0 + g * R;
+        a00.intoArray(out, o);
+        a01.intoArray(out, o + L);
+        a10.intoArray(out, o + rows);
+        a11.intoArray(out, o + rows + L);
+        a20.intoArray(out, o + 2 * rows);
+        a21.intoArray(out, o + 2 * rows + L);
+        a30.intoArray(out, o + 3 * rows);
+        a31.intoArray(out, o + 3 * rows + L);
+        int n = Math.min(R, rows - (g + 1) * R);
+        o += R;
+        if (n == R) {
+            b00.intoArray(out, o);
+            b01.intoArray(out, o + L);
+            b10.intoArray(out, o + rows);
+            b11.intoArray(out, o + rows + L);
+            b20.intoArray(out, o + 2 * rows);
+            b21.intoArray(out, o + 2 * rows + L);
+            b30.intoArray(out, o + 3 * rows);
+            b31.intoArray(out, o + 3 * rows + L);
+        } else {
+            store(b00, b01, out, o, n);
+            store(b10, b11, out, o + rows, n);
+            store(b20, b21, out, o + 2 * rows, n);
+            store(b30, b31, out, o + 3 * rows, n);
+        }
+    }
+
+    // ---- Q8_0 ---------------------------------------------------------------------------------------
+
+    /** {@link #matvecQ4_0Q8_0} for Q8_0 weights (no offsets: the quants are signed). */
+    static void matvecQ8_0Q8_0(long base, int blocks, long bb, short[] xq, int x0, float[] xd, int s0,
+                                float[] out, int o0, int rows, int g0, int g1) {
+        for (int g = g0; g < g1; g++) {
+            FloatVector a0 = FloatVector.zero(F);
+            FloatVector a1 = FloatVector.zero(F);
+            long p = base + (long) g * blocks * bb;
+            for (int b = 0; b < blocks; b++, p += bb) {
+                IntVector c0 = IntVector.zero(I);
+                IntVector c1 = IntVector.zero(I);
+                int q = x0 + b * QK;
+                long w = p + 2L * R;
+                for (int j = 0; j < QK; j += 2, w += 2L * R) {
+                    ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, w, LE).convertShape(VectorOperators.B2S, S, 0);
+                    ShortVector u = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, w + R, LE).convertShape(VectorOperators.B2S, S, 0);
+                    ShortVector pair = v.mul(xq[q + j]).add(u.mul(xq[q + j + 1]));
+                    c0 = c0.add((IntVector) pair.convertShape(VectorOperators.S2I, I, 0));
+                    c1 = c1.add((IntVector) pair.convertShape(VectorOperators.S2I, I, 1));
+                }
+                ShortVector sc = ShortVector.fromMemorySegment(S, ALL, p, LE);
+                float m = xd[s0 + b] * P112;
+                FloatVector d0 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                        .reinterpretAsFloats();
+                FloatVector d1 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                        .reinterpretAsFloats();
+                a0 = a0.add(((FloatVector) c0.convert(VectorOperators.I2F, 0)).mul(d0.mul(m)));
+                a1 = a1.add(((FloatVector) c1.convert(VectorOperators.I2F, 0)).mul(d1.mul(m)));
+            }
+            int n = Math.min(R, rows - g * R);
+            int o = o0 + g * R;
+            if (n == R) {
+                a0.intoArray(out, o);
+                a1.intoArray(out, o + L);
+            } else {
+                a0.intoArray(out, o, F.indexInRange(0, n));
+                a1.intoArray(out, o + L, F.indexInRange(L, n));
+            }
+        }
+    }
+
+    /** {@link #gemm4Q4_0Q8_0} for Q8_0 weights. */
+    static void gemm4Q8_0Q8_0(long base, int blocks, long bb, int cols, short[] xq, int x0, float[] xd, int s0,
+                               float[] out, int o0, int rows, int g) {
+        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a10 = FloatVector.zero(F), a11 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a30 = FloatVector.zero(F), a31 = FloatVector.zero(F);
+        long p = base + (long) g * blocks * bb;
+        int x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
+        int s1 = s0 + blocks, s2 = s1 + blocks, s3 = s2 + blocks;
+        for (int b = 0; b < blocks; b++, p += bb) {
+            IntVector c00 = IntVector.zero(I), c01 = IntVector.zero(I), c10 = IntVector.zero(I), c11 = IntVector.zero(I);
+            IntVector c20 = IntVector.zero(I), c21 = IntVector.zero(I), c30 = IntVector.zero(I), c31 = IntVector.zero(I);
+            int q = b * QK;
+            long w = p + 2L * R;
+            for (int j = 0; j < QK; j += 2, w += 2L * R) {
+                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, w, LE).convertShape(VectorOperators.B2S, S, 0);
+                ShortVector u = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, w + R, LE).convertShape(VectorOperators.B2S, S, 0);
+                int k = q + j;
+                ShortVector p0 = v.mul(xq[x0 + k]).add(u.mul(xq[x0 + k + 1]));
+                ShortVector p1 = v.mul(xq[x1 + k]).add(u.mul(xq[x1 + k + 1]));
+                ShortVector p2 = v.mul(xq[x2 + k]).add(u.mul(xq[x2 + k + 1]));
+                ShortVector p3 = v.mul(xq[x3 + k]).add(u.mul(xq[x3 + k + 1]));
+                c00 = c00.add((IntVector) p0.convertShape(VectorOperators.S2I, I, 0));
+                c01 = c01.add((IntVector) p0.convertShape(VectorOperators.S2I, I, 1));
+                c10 = c10.add((IntVector) p1.convertShape(VectorOperators.S2I, I, 0));
+                c11 = c11.add((IntVector) p1.convertShape(VectorOperators.S2I, I, 1));
+                c20 = c20.add((IntVector) p2.convertShape(VectorOperators.S2I, I, 0));
+                c21 = c21.add((IntVector) p2.convertShape(VectorOperators.S2I, I, 1));
+                c30 = c30.add((IntVector) p3.convertShape(VectorOperators.S2I, I, 0));
+                c31 = c31.add((IntVector) p3.convertShape(VectorOperators.S2I, I, 1));
+            }
+            ShortVector sc = ShortVector.fromMemorySegment(S, ALL, p, LE);
+            FloatVector d0 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats();
+            FloatVector d1 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                    .reinterpretAsFloats();
+            float m0 = xd[s0 + b] * P112, m1 = xd[s1 + b] * P112, m2 = xd[s2 + b] * P112, m3 = xd[s3 + b] * P112;
+            a00 = a00.add(((FloatVector) c00.convert(VectorOperators.I2F, 0)).mul(d0.mul(m0)));
+            a01 = a01.add(((FloatVector) c01.convert(VectorOperators.I2F, 0)).mul(d1.mul(m0)));
+            a10 = a10.add(((FloatVector) c10.convert(VectorOperators.I2F, 0)).mul(d0.mul(m1)));
+            a11 = a11.add(((FloatVector) c11.convert(VectorOperators.I2F, 0)).mul(d1.mul(m1)));
+            a20 = a20.add(((FloatVector) c20.convert(VectorOperators.I2F, 0)).mul(d0.mul(m2)));
+            a21 = a21.add(((FloatVector) c21.convert(VectorOperators.I2F, 0)).mul(d1.mul(m2)));
+            a30 = a30.add(((FloatVector) c30.convert(VectorOperators.I2F, 0)).mul(d0.mul(m3)));
+            a31 = a31.add(((FloatVector) c31.convert(VectorOperators.I2F, 0)).mul(d1.mul(m3)));
+        }
+        int n = Math.min(R, rows - g * R);
+        int o = o0 + g * R;
+        if (n == R) {
+            a00.intoArray(out, o);
+            a01.intoArray(out, o + L);
+            a10.intoArray(out, o + rows);
+            a11.intoArray(out, o + rows + L);
+            a20.intoArray(out, o + 2 * rows);
+            a21.intoArray(out, o + 2 * rows + L);
+            a30.intoArray(out, o + 3 * rows);
+            a31.intoArray(out, o + 3 * rows + L);
+        } else {
+            store(a00, a01, out, o, n);
+            store(a10, a11, out, o + rows, n);
+            store(a20, a21, out, o + 2 * rows, n);
+            store(a30, a31, out, o + 3 * rows, n);
+        }
+    }
+
+    static {
+        if (R != PARTS * L) {
+            throw new AssertionError("a short vector must hold exactly two float vectors' lanes");
+        }
+    }
+}

@@ -1,0 +1,165 @@
+package dev.edgellm.backend.vector;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.edgellm.core.backend.Activations;
+import dev.edgellm.core.backend.Backend;
+import dev.edgellm.core.backend.Weight;
+import dev.edgellm.core.backend.scalar.ScalarBackend;
+import dev.edgellm.core.gguf.GgmlType;
+import dev.edgellm.core.gguf.GgufTensor;
+import dev.edgellm.core.tensor.Codecs;
+import dev.edgellm.core.util.WorkerPool;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The repacked Q4_0/Q8_0 layout and the integer kernels on it, at this JVM's species (Surefire runs
+ * the class at 512, 256 and 128 bits): the layout is pinned byte by byte, rows decode to the
+ * codec's values, and every product equals the scalar oracle's bits.
+ */
+class PackedWeightTest {
+
+    @Test
+    void layoutInterleavesBytePositionsOfEachRowGroup() {
+        int rows = Simd.R + 3;
+        int cols = 64;
+        GgufTensor t = TestTensors.randomWeight(new SplittableRandom(5), GgmlType.Q4_0, rows, cols);
+        try (WorkerPool pool = new WorkerPool(2, "test"); PackedWeight w = PackedWeight.of(t, pool, new java.util.concurrent.atomic.AtomicLong())) {
+            assertEquals(2, w.groups());
+            assertEquals(2, w.blocks());
+            assertEquals(Simd.R * 18L, w.blockBytes());
+            assertEquals(2L * 2 * Simd.R * 18, w.ownedBytes());
+            MemorySegment packed = MemorySegment.ofAddress(w.address()).reinterpret(w.ownedBytes());
+            for (int row = 0; row < 2 * Simd.R; row++) {
+                int g = row / Simd.R;
+                int r = row % Simd.R;
+                for (int b = 0; b < 2; b++) {
+                    long rec = (g * 2L + b) * w.blockBytes();
+                    long src = row * t.rowBytes() + b * 18L;
+                    boolean real = row < rows;
+                    short d = packed.get(Codecs.LE_SHORT, rec + 2L * r);
+                    assertEquals(real ? t.data().get(Codecs.LE_SHORT, src) : 0, d, "scale of row " + row + " block " + b);
+                    for (int j = 0; j < 16; j++) {
+                        byte q = packed.get(ValueLayout.JAVA_BYTE, rec + 2L * Simd.R + (long) j * Simd.R + r);
+                        assertEquals(real ? t.data().get(ValueLayout.JAVA_BYTE, src + 2 + j) : 0, q, "byte " + j + " of row " + row);
+                    }
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("types")
+    void rowsDecodeToTheCodecsValues(GgmlType type) {
+        int rows = 2 * Simd.R + 5;
+        int cols = 96;
+        GgufTensor t = TestTensors.randomWeight(new SplittableRandom(9), type, rows, cols);
+        try (WorkerPool pool = new WorkerPool(1, "test"); PackedWeight w = PackedWeight.of(t, pool, new java.util.concurrent.atomic.AtomicLong())) {
+            float[] want = new float[cols];
+            float[] got = new float[cols];
+            for (int r = 0; r < rows; r++) {
+                Codecs.dequantizeRow(type, t.data(), r * t.rowBytes(), want, 0, cols);
+                w.decodeRow(r, got, 0);
+                assertArrayEquals(want, got, "row " + r);
+            }
+            float[] all = w.floats();
+            assertEquals(rows * cols, all.length);
+            Codecs.dequantizeRow(type, t.data(), (rows - 1) * t.rowBytes(), want, 0, cols);
+            assertArrayEquals(want, java.util.Arrays.copyOfRange(all, (rows - 1) * cols, rows * cols));
+        }
+    }
+
+    static Stream<GgmlType> types() {
+        return Stream.of(GgmlType.Q4_0, GgmlType.Q8_0);
+    }
+
+    @Test
+    void aNonFiniteScaleIsRefusedWithTheTensorAndBlock() {
+        GgufTensor t = TestTensors.randomWeight(new SplittableRandom(1), GgmlType.Q4_0, 4, 64);
+        // row 2, block 1: an fp16 infinity
+        t.data().set(Codecs.LE_SHORT, 2 * t.rowBytes() + 18, (short) 0x7c00);
+        try (WorkerPool pool = new WorkerPool(1, "test")) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PackedWeight.of(t, pool, new java.util.concurrent.atomic.AtomicLong()));
+            assertTrue(e.getMessage().contains("tensor '" + t.name() + "'") && e.getMessage().contains("block 1 of row 2")
+                    && e.getMessage().contains("byte " + (2 * t.rowBytes() + 18)), e.getMessage());
+        }
+    }
+
+    @Test
+    void closingReleasesTheCopy() {
+        GgufTensor t = TestTensors.randomWeight(new SplittableRandom(1), GgmlType.Q8_0, 40, 64);
+        try (WorkerPool pool = new WorkerPool(1, "test")) {
+            java.util.concurrent.atomic.AtomicLong held = new java.util.concurrent.atomic.AtomicLong();
+            PackedWeight w = PackedWeight.of(t, pool, held);
+            assertTrue(w.ownedBytes() > 0);
+            assertEquals(w.ownedBytes(), held.get());
+            w.close();
+            w.close();
+            assertEquals(0, w.ownedBytes());
+            assertEquals(0, held.get());
+            IllegalStateException e = assertThrows(IllegalStateException.class, w::address);
+            assertTrue(e.getMessage().contains("'" + t.name() + "' was released"), e.getMessage());
+        }
+    }
+
+    /**
+     * Every (row, token) product of the integer kernels is the scalar oracle's float, bit for bit:
+     * partial row groups, 4-token tiles and leftover tokens, one and two threads.
+     */
+    @ParameterizedTest(name = "{0} {1}x{2} n={3}")
+    @MethodSource("oracleCases")
+    void productsAreTheOraclesBits(GgmlType type, int rows, int cols, int n) {
+        SplittableRandom rnd = new SplittableRandom(31L * rows + 7L * cols + n + type.ordinal());
+        GgufTensor t = TestTensors.randomWeight(rnd, type, rows, cols);
+        float[] x = TestTensors.gaussian(rnd, n * cols, 3.0);
+        // a zero block and a block with one huge value: scales at the ends of their range
+        java.util.Arrays.fill(x, 0, 32, 0f);
+        if (cols >= 64) {
+            x[40] = 3e4f;
+        }
+        float[] want = matmul(new ScalarBackend(1), t, x, n, rows, cols);
+        for (int threads : new int[] {1, 2}) {
+            float[] got = matmul(new VectorBackend(threads), t, x, n, rows, cols);
+            for (int i = 0; i < want.length; i++) {
+                if (Float.floatToRawIntBits(want[i]) != Float.floatToRawIntBits(got[i])) {
+                    throw new AssertionError(String.format("%s %dx%d n=%d, %d threads: token %d row %d: oracle %s, vector %s", type, rows,
+                            cols, n, threads, i / rows, i % rows, want[i], got[i]));
+                }
+            }
+        }
+    }
+
+    static Stream<Arguments> oracleCases() {
+        List<Arguments> cases = new ArrayList<>();
+        for (GgmlType type : List.of(GgmlType.Q4_0, GgmlType.Q8_0)) {
+            for (int[] shape : new int[][] {{1, 32}, {7, 64}, {33, 1152}, {130, 256}, {64, 4992}}) {
+                for (int n : new int[] {1, 4, 6, 9}) {
+                    cases.add(Arguments.of(type, shape[0], shape[1], n));
+                }
+            }
+        }
+        return cases.stream();
+    }
+
+    private static float[] matmul(Backend b, GgufTensor t, float[] x, int n, int rows, int cols) {
+        try (b; Weight w = b.weight(t); Activations xa = b.allocate(n * cols); Activations oa = b.allocate(n * rows)) {
+            b.write(x, 0, xa, 0, n * cols);
+            b.matmul(w, xa, oa, n);
+            float[] out = new float[n * rows];
+            b.read(oa, 0, out, 0, out.length);
+            return out;
+        }
+    }
+}
