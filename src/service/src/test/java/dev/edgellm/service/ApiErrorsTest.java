@@ -97,4 +97,70 @@ class ApiErrorsTest {
         given().contentType(ContentType.JSON).body("{\"max_tokens\":3}").post("/v1/completions").then().statusCode(400)
                 .body("error.param", equalTo("prompt"));
     }
+
+    /** Text that cannot be a prompt of max-prompt-tokens is refused by its size, before the tokenizer sees it. */
+    @Test
+    void aPromptOverTheByteLimitIsRefusedBeforeTokenizing() {
+        // the test profile: 200 prompt tokens, so 3200 bytes at most
+        String text = "abcd ".repeat(800);
+        invalid(chat("{\"messages\":[{\"role\":\"user\",\"content\":\"" + text + "\"}]}"), "messages")
+                .body("error.code", equalTo("prompt_too_long"))
+                .body("error.message", containsString("edgellm.limits.max-prompt-bytes"));
+        given().contentType(ContentType.JSON).body("{\"prompt\":\"" + text + "\"}").post("/v1/completions").then().statusCode(400)
+                .body("error.code", equalTo("prompt_too_long")).body("error.message", containsString("bytes of text"));
+        StringBuilder ids = new StringBuilder("[1");
+        for (int i = 0; i < 300; i++) {
+            ids.append(",2");
+        }
+        given().contentType(ContentType.JSON).body("{\"prompt\":" + ids + "]}").post("/v1/completions").then().statusCode(400)
+                .body("error.code", equalTo("prompt_too_long"));
+    }
+
+    @Test
+    void stopStringsAreCappedEachAndTogether() {
+        String hi = "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":1,\"stop\":%s}";
+        invalid(chat(hi.formatted("[\"" + "x".repeat(257) + "\"]")), "stop").body("error.message", containsString("edgellm.limits.max-stop-bytes"));
+        String s200 = "\"" + "y".repeat(200) + "\"";
+        invalid(chat(hi.formatted("[" + s200 + "," + s200.replace('y', 'z') + "," + s200.replace('y', 'w') + "]")), "stop")
+                .body("error.message", containsString("edgellm.limits.max-stop-total-bytes"));
+        chat(hi.formatted("[\"" + "é".repeat(128) + "\"]")).statusCode(200); // 256 bytes in UTF-8
+    }
+
+    /** top_k beyond the vocabulary is taken as "all tokens" (the sampler selects in O(vocab log k) either way). */
+    @Test
+    void topKAtOrAboveTheVocabularyIsAccepted() {
+        for (int k : new int[] {262_143, 262_144, 2_000_000_000}) {
+            chat("{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":4,\"temperature\":1,\"top_p\":1,\"min_p\":0,\"seed\":3,\"top_k\":"
+                    + k + "}").statusCode(200).body("usage.completion_tokens", org.hamcrest.Matchers.lessThanOrEqualTo(4));
+        }
+    }
+
+    /**
+     * The size limit is checked on Content-Length before anything is read; a chunked body has
+     * none (and RESTEasy would buffer it whole past the limit), so the API requires a length: 411.
+     */
+    @Test
+    void aChunkedBodyIsRefusedWithLengthRequired() throws Exception {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", io.restassured.RestAssured.port)) {
+            s.setSoTimeout(30_000);
+            java.io.OutputStream out = s.getOutputStream();
+            out.write(("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    + "Transfer-Encoding: chunked\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            byte[] chunk = "x".repeat(16 * 1024).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            try {
+                for (int i = 0; i < 8; i++) {
+                    out.write((Integer.toHexString(chunk.length) + "\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    out.write(chunk);
+                    out.write("\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                }
+                out.write("0\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                out.flush();
+            } catch (java.io.IOException e) {
+                // the server may close the connection while the rest is still being sent
+            }
+            String status = new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(), java.nio.charset.StandardCharsets.UTF_8)).readLine();
+            org.junit.jupiter.api.Assertions.assertEquals("HTTP/1.1 411 Length Required", status);
+        }
+        chat("{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":1}").statusCode(200);
+    }
 }

@@ -3,6 +3,7 @@ package dev.edgellm.service;
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.equalTo;
 
+import dev.edgellm.service.testing.Management;
 import dev.edgellm.service.testing.Await;
 import dev.edgellm.service.testing.Profiles;
 import io.quarkus.test.junit.QuarkusTest;
@@ -17,7 +18,7 @@ class CappedContextTest {
     @Test
     void theContextIsCappedToWhatFits() throws Exception {
         Await.modelLoaded();
-        given().get("/q/health/ready").then().statusCode(200);
+        Management.given().get("/q/health/ready").then().statusCode(200);
         given().get("/api/system").then().statusCode(200)
                 .body("model.requested_context", equalTo(512))
                 .body("model.context", equalTo(Profiles.CAPPED_CONTEXT))

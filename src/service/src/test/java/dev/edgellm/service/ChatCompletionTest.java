@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.edgellm.core.engine.ChatMessage;
 import dev.edgellm.core.engine.Generator;
+import dev.edgellm.service.testing.Management;
 import dev.edgellm.service.testing.Await;
 import dev.edgellm.service.testing.Profiles;
 import dev.edgellm.service.testing.Reference;
@@ -125,10 +126,10 @@ class ChatCompletionTest {
 
     @Test
     void healthIsUpOnceTheModelIsLoaded() {
-        given().get("/q/health/started").then().statusCode(200).body("status", equalTo("UP"))
+        Management.given().get("/q/health/started").then().statusCode(200).body("status", equalTo("UP"))
                 .body("checks.name", hasItem("model-loaded"));
-        given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"));
-        given().get("/q/health/live").then().statusCode(200).body("status", equalTo("UP"));
+        Management.given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"));
+        Management.given().get("/q/health/live").then().statusCode(200).body("status", equalTo("UP"));
     }
 
     @Test

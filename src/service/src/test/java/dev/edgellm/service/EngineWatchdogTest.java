@@ -15,6 +15,7 @@ import dev.edgellm.service.engine.GenerationOutcome;
 import dev.edgellm.service.engine.GenerationRequest;
 import dev.edgellm.service.engine.JobHandle;
 import dev.edgellm.service.engine.QueueFullException;
+import dev.edgellm.service.testing.Management;
 import dev.edgellm.service.testing.Await;
 import dev.edgellm.service.testing.Profiles;
 import io.quarkus.test.junit.QuarkusTest;
@@ -58,8 +59,8 @@ class EngineWatchdogTest {
             }
         }, null));
         assertTrue(blocked.await(30, TimeUnit.SECONDS));
-        Await.until("liveness DOWN", () -> given().get("/q/health/live").then().extract().statusCode() == 503);
-        given().get("/q/health/live").then().body("checks[0].data.busy", equalTo(true));
+        Await.until("liveness DOWN", () -> Management.given().get("/q/health/live").then().extract().statusCode() == 503);
+        Management.given().get("/q/health/live").then().body("checks[0].data.busy", equalTo(true));
 
         // Meanwhile the one waiting place fills, and the next submission is refused.
         JobHandle queued = engine.submit(GenerationJob.of("test", request(2)));
@@ -72,7 +73,7 @@ class EngineWatchdogTest {
         assertEquals(3, o.completionTokens());
         assertEquals(FinishReason.LENGTH, o.finishReason());
         assertEquals(2, queued.result().toCompletableFuture().get(30, TimeUnit.SECONDS).completionTokens());
-        Await.until("liveness UP", () -> given().get("/q/health/live").then().extract().statusCode() == 200);
+        Await.until("liveness UP", () -> Management.given().get("/q/health/live").then().extract().statusCode() == 200);
         assertFalse(engine.saturated());
     }
 

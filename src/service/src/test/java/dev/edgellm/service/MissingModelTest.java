@@ -6,6 +6,7 @@ import static org.hamcrest.Matchers.empty;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.notNullValue;
 
+import dev.edgellm.service.testing.Management;
 import dev.edgellm.service.testing.Await;
 import dev.edgellm.service.testing.Profiles;
 import io.quarkus.test.junit.QuarkusTest;
@@ -21,11 +22,11 @@ class MissingModelTest {
     @Test
     void startedAndReadyAreDownWithTheReasonWhileLiveIsUp() throws Exception {
         Await.loadFailed();
-        given().get("/q/health/started").then().statusCode(503).body("status", equalTo("DOWN"))
+        Management.given().get("/q/health/started").then().statusCode(503).body("status", equalTo("DOWN"))
                 .body("checks[0].data.reason", containsString("not found"));
-        given().get("/q/health/ready").then().statusCode(503).body("status", equalTo("DOWN"))
+        Management.given().get("/q/health/ready").then().statusCode(503).body("status", equalTo("DOWN"))
                 .body("checks[0].data.phase", equalTo("FAILED"));
-        given().get("/q/health/live").then().statusCode(200).body("status", equalTo("UP"));
+        Management.given().get("/q/health/live").then().statusCode(200).body("status", equalTo("UP"));
     }
 
     @Test

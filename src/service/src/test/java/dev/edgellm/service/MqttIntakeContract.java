@@ -14,6 +14,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.edgellm.core.engine.ChatMessage;
 import dev.edgellm.core.engine.Generator;
+import dev.edgellm.service.testing.Management;
 import dev.edgellm.service.testing.Await;
 import dev.edgellm.service.testing.MqttResources;
 import dev.edgellm.service.testing.Profiles;
@@ -289,7 +290,7 @@ abstract class MqttIntakeContract {
         String after = id("after");
         mqtt.publish(REQUESTS, "{\"id\":\"" + after + "\",\"prompt\":\"" + PROMPT + "\",\"max_tokens\":" + N + ",\"temperature\":0}");
         assertOk(answer(responses(after)), after, "generate", generated());
-        String metrics = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        String metrics = Management.given().get("/q/metrics").then().statusCode(200).extract().asString();
         assertTrue(metrics.contains("intake=\"mqtt\",outcome=\"invalid\"") || metrics.contains("outcome=\"invalid\",intake=\"mqtt\""), "invalid counted");
     }
 
@@ -354,5 +355,114 @@ abstract class MqttIntakeContract {
         // the REST client hung up: its job is cancelled, and both MQTT requests are answered in order
         assertOk(answer(responses(a)), a, "generate", generated());
         assertOk(answer(responses(b)), b, "generate", generated());
+    }
+
+    /**
+     * The service publishes answers with its own credentials: a reply_to outside the allowed
+     * prefixes (here the fleet-wide request topic, which would turn an answer into a request to
+     * every node) is refused on the errors topic and nothing is published there.
+     */
+    @Test
+    void aReplyToOutsideTheAllowedPrefixesIsRefusedAndNothingIsPublishedThere() throws Exception {
+        String id = id("rt");
+        long since = System.nanoTime();
+        mqtt.publish(REQUESTS, "{\"id\":\"" + id + "\",\"prompt\":\"hi\",\"max_tokens\":2,\"reply_to\":\"" + FLEET + "\"}");
+        JsonNode e = mqtt.await("invalid_reply_to", m -> m.topic().equals(ERRORS) && m.json().path("id").asText().equals(id), WAIT).json();
+        assertEquals("invalid_reply_to", e.path("error").path("code").asText());
+        assertTrue(e.path("error").path("message").asText().contains("edgellm.mqtt.reply-prefixes"), e.toString());
+        String device = "plant/valve-7/command";
+        mqtt.publish(REQUESTS, "{\"prompt\":\"hi\",\"reply_to\":\"" + device + "\"}"); // missing id, with a foreign reply_to
+        mqtt.await("missing_id on the errors topic", m -> m.topic().equals(ERRORS) && m.receivedNanos() > since
+                && m.json().path("error").path("code").asText().equals("missing_id"), WAIT);
+        // the allowed prefix works
+        String ok = id("rt-ok");
+        mqtt.publish(REQUESTS, "{\"id\":\"" + ok + "\",\"prompt\":\"" + PROMPT + "\",\"max_tokens\":" + N + ",\"temperature\":0,\"reply_to\":\"test/replies/" + ok + "\"}");
+        assertOk(answer("test/replies/" + ok), ok, "generate", generated());
+        assertTrue(mqtt.all(m -> m.topic().equals(FLEET) && m.receivedNanos() > since && m.text().contains("\"status\"")).isEmpty(),
+                "no answer was published on the fleet-wide request topic");
+        assertTrue(mqtt.all(on(device)).isEmpty(), "nothing was published to the device's topic");
+    }
+
+    /**
+     * The cache was keyed on the id alone: another client sending the same id with its own
+     * reply_to received the first client's answer. Now the key is (reply topic, id) and the payload
+     * must match: a reused id elsewhere is a new request, and a different request under the same
+     * id and reply topic is a clear error.
+     */
+    @Test
+    void anIdReusedByAnotherClientNeverGetsTheOthersAnswer() throws Exception {
+        String id = id("c1");
+        String a = "test/replies/a-" + id;
+        String b = "test/replies/b-" + id;
+        String body = "{\"id\":\"" + id + "\",\"prompt\":\"%s\",\"max_tokens\":" + N + ",\"temperature\":0,\"reply_to\":\"%s\"}";
+        mqtt.publish(REQUESTS, body.formatted(PROMPT, a));
+        TestMqtt.Msg first = mqtt.await("client A's answer", on(a), WAIT);
+        assertOk(first.json(), id, "generate", generated());
+        mqtt.publish(REQUESTS, body.formatted("The secret code is", b));
+        TestMqtt.Msg other = mqtt.await("client B's answer", on(b), WAIT);
+        assertEquals("ok", other.json().path("status").asText(), other.text());
+        assertFalse(java.util.Arrays.equals(first.payload(), other.payload()), "B got its own answer, not A's");
+        assertEquals(id, other.json().path("id").asText());
+        mqtt.publish(REQUESTS, body.formatted("Something else", a));
+        List<TestMqtt.Msg> onA = mqtt.awaitCount("the conflict on A's topic", on(a), 2, WAIT);
+        assertEquals("duplicate_id_conflict", onA.get(1).json().path("error").path("code").asText(), onA.get(1).text());
+        // the very same request again is still answered from the cache, byte for byte
+        mqtt.publish(REQUESTS, body.formatted(PROMPT, a));
+        assertArrayEquals(first.payload(), mqtt.awaitCount("the cached answer", on(a), 3, WAIT).get(2).payload());
+    }
+
+    @Test
+    void staleWorkIsAnsweredExpiredInsteadOfRun() throws Exception {
+        String past = id("exp");
+        mqtt.publish(REQUESTS, "{\"id\":\"" + past + "\",\"prompt\":\"hi\",\"expires_at\":\"2020-01-01T00:00:00Z\"}");
+        JsonNode e = answer(responses(past));
+        assertEquals("expired", e.path("error").path("code").asText(), e.toString());
+        assertEquals("expires_at", e.path("error").path("param").asText());
+        String epoch = id("exp-epoch");
+        mqtt.publish(REQUESTS, "{\"id\":\"" + epoch + "\",\"prompt\":\"hi\",\"expires_at\":1000000000}");
+        assertEquals("expired", answer(responses(epoch)).path("error").path("code").asText());
+        String bad = id("exp-bad");
+        mqtt.publish(REQUESTS, "{\"id\":\"" + bad + "\",\"prompt\":\"hi\",\"expires_at\":\"tomorrow\"}");
+        JsonNode b = answer(responses(bad));
+        assertEquals("invalid_request", b.path("error").path("code").asText());
+        assertEquals("expires_at", b.path("error").path("param").asText());
+        // ttl_s counts from the node's receipt: a request that waits behind a long job goes stale
+        String ttl = id("ttl");
+        try (Sse.RawStream holder = new Sse.RawStream(RestAssured.port, "/v1/chat/completions", ChatQueueTest.LONG)) {
+            assertEquals("HTTP/1.1 200 OK", holder.status());
+            holder.nextContentEvent();
+            mqtt.publish(REQUESTS, "{\"id\":\"" + ttl + "\",\"prompt\":\"" + PROMPT + "\",\"max_tokens\":" + N + ",\"ttl_s\":0.5}");
+            Thread.sleep(1500);
+        }
+        JsonNode t = answer(responses(ttl));
+        assertEquals("expired", t.path("error").path("code").asText(), t.toString());
+        assertEquals("ttl_s", t.path("error").path("param").asText());
+    }
+
+    /**
+     * QoS 0 is never held back by the broker: a flood used to pile up in memory. The inbox (4
+     * places in the test profile) is bounded for every QoS; QoS 0 requests beyond it are dropped,
+     * answered "overloaded" and counted, and the ones taken are answered.
+     */
+    @Test
+    void aQos0FloodIsBoundedDroppedWithAnErrorAndCounted() throws Exception {
+        String tag = id("flood");
+        int n = 40;
+        try (Sse.RawStream holder = new Sse.RawStream(RestAssured.port, "/v1/chat/completions", ChatQueueTest.LONG)) {
+            assertEquals("HTTP/1.1 200 OK", holder.status());
+            holder.nextContentEvent();
+            for (int i = 0; i < n; i++) {
+                mqtt.publishQos0(REQUESTS, "{\"id\":\"" + tag + "-" + i + "\",\"prompt\":\"hi\",\"max_tokens\":1,\"temperature\":0,"
+                        + "\"reply_to\":\"test/replies/" + tag + "/" + i + "\"}");
+            }
+            List<TestMqtt.Msg> dropped = mqtt.awaitCount("overloaded answers", m -> m.topic().startsWith("test/replies/" + tag + "/")
+                    && m.json().path("error").path("code").asText().equals("overloaded"), n - 10, WAIT);
+            assertTrue(dropped.getFirst().json().path("error").path("message").asText().contains("edgellm.mqtt.inbox-size"));
+            assertTrue(given().get("/api/system").then().extract().jsonPath().getInt("mqtt.waiting") <= 5, "the inbox holds 4 (and one waits for a place)");
+        }
+        // the engine is free: everything taken is answered, and every request got exactly one answer
+        mqtt.awaitCount("an answer for every request", m -> m.topic().startsWith("test/replies/" + tag + "/"), n, WAIT);
+        String metrics = Management.given().get("/q/metrics").then().statusCode(200).extract().asString();
+        assertTrue(metrics.contains("outcome=\"dropped\""), "drops counted");
     }
 }

@@ -100,9 +100,9 @@ class MqttKillRestartIT {
         Path jar = Path.of("target/quarkus-app/quarkus-run.jar").toAbsolutePath();
         assertTrue(Files.isRegularFile(jar), jar + " is built by the package phase");
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED", "-Xss4m",
+                "@" + Path.of("src/main/jvm/jvm.options").toAbsolutePath(),
                 "-Dedgellm.model.path=" + Profiles.gemma(), "-Dedgellm.backend=scalar", "-Dedgellm.threads=2", "-Dedgellm.context=512",
-                "-Dedgellm.limits.max-tokens=400", "-Dquarkus.http.port=0", "-Dedgellm.monitor.status-interval=60s",
+                "-Dedgellm.limits.max-tokens=400", "-Dquarkus.http.port=0", "-Dquarkus.management.port=0", "-Dedgellm.monitor.status-interval=60s",
                 "-Dedgellm.mqtt.host=127.0.0.1", "-Dedgellm.mqtt.port=" + brokerPort, "-Dedgellm.node-id=" + NODE,
                 "-Dedgellm.mqtt.state-dir=" + state, "-Dedgellm.mqtt.stream.chunk-chars=1", "-Dedgellm.mqtt.status-interval=2s",
                 "-jar", jar.toString()));

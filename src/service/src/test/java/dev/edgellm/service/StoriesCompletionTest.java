@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.edgellm.core.engine.Generator;
+import dev.edgellm.service.testing.Management;
 import dev.edgellm.service.testing.Await;
 import dev.edgellm.service.testing.Profiles;
 import dev.edgellm.service.testing.Reference;
@@ -89,7 +90,7 @@ class StoriesCompletionTest {
     void metricsCountTokensAndRequests() {
         given().contentType(ContentType.JSON).body("{\"prompt\":\"" + PROMPT + "\",\"max_tokens\":4,\"temperature\":0}").post("/v1/completions")
                 .then().statusCode(200);
-        String m = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        String m = Management.given().get("/q/metrics").then().statusCode(200).extract().asString();
         for (String name : List.of("edgellm_tokens_generated_total", "edgellm_tokens_prompt_total", "edgellm_time_to_first_token_seconds_count",
                 "edgellm_generation_tokens_per_second_count", "edgellm_tokens_per_second", "edgellm_queue_depth", "edgellm_queue_capacity",
                 "edgellm_memory_used_bytes", "edgellm_memory_limit_bytes", "edgellm_model_context_tokens")) {

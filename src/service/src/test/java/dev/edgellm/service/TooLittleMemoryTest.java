@@ -4,6 +4,7 @@ import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 
+import dev.edgellm.service.testing.Management;
 import dev.edgellm.service.testing.Await;
 import dev.edgellm.service.testing.Profiles;
 import io.quarkus.test.junit.QuarkusTest;
@@ -19,11 +20,11 @@ class TooLittleMemoryTest {
     @Test
     void theServiceRefusesTheModelAndSaysWhy() throws Exception {
         Await.loadFailed();
-        given().get("/q/health/ready").then().statusCode(503).body("status", equalTo("DOWN"))
+        Management.given().get("/q/health/ready").then().statusCode(503).body("status", equalTo("DOWN"))
                 .body("checks[0].data.memory_fit", containsString("does not fit"));
-        given().get("/q/health/started").then().statusCode(503)
+        Management.given().get("/q/health/started").then().statusCode(503)
                 .body("checks[0].data.reason", containsString("does not fit the memory limit"));
-        given().get("/q/health/live").then().statusCode(200);
+        Management.given().get("/q/health/live").then().statusCode(200);
         given().get("/api/system").then().statusCode(200)
                 .body("memory_fit.verdict", equalTo("does_not_fit"))
                 .body("memory_fit.budget_bytes", equalTo(32 * 1024 * 1024))

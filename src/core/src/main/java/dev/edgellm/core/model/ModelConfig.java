@@ -57,6 +57,9 @@ public record ModelConfig(String architecture, String name, int dim, int layers,
         return n;
     }
 
+    /** Most transformer blocks accepted (the largest models have a few hundred). */
+    public static final int MAX_LAYERS = 4096;
+
     /** Reads the configuration of a supported architecture. */
     public static ModelConfig fromGguf(GgufFile file) {
         GgufMetadata md = file.metadata();
@@ -65,6 +68,11 @@ public record ModelConfig(String architecture, String name, int dim, int layers,
         String p = arch + ".";
         int dim = md.getPositiveInt(p + "embedding_length");
         int layers = md.getPositiveInt(p + "block_count");
+        if (layers > MAX_LAYERS) {
+            // per-layer arrays are sized by it: a hostile count must not exhaust the heap
+            throw new GgufFormatException(md.source() + ": metadata key '" + p + "block_count' at offset " + md.entry(p + "block_count").orElseThrow().offset()
+                    + " is " + layers + ", more than the " + MAX_LAYERS + " blocks any supported model has");
+        }
         int heads = md.getPositiveInt(p + "attention.head_count");
         int kvHeads = md.contains(p + "attention.head_count_kv") ? md.getPositiveInt(p + "attention.head_count_kv") : heads;
         if (heads % kvHeads != 0) {

@@ -61,7 +61,7 @@ public final class Sampler {
             return argmax(l, n);
         }
 
-        // top-k: the k best candidates, sorted by logit descending
+        // top-k: the k best candidates, sorted by logit descending (0, or k at least the vocabulary: all)
         int k = params.topK() == 0 ? n : Math.min(params.topK(), n);
         int count = topK(l, n, k);
 
@@ -105,45 +105,74 @@ public final class Sampler {
         return ids[count - 1];
     }
 
-    /** Fills ids/values with the k largest logits, descending. Returns k. */
+    /** The ids of the k largest of the first n logits, best first (ties: lower id first); for tests. */
+    int[] topKIds(float[] l, int n, int k) {
+        return java.util.Arrays.copyOf(ids, topK(l, n, k));
+    }
+
+    /**
+     * Fills ids/values with the k largest logits, descending (ties: lower id first). A bounded
+     * min-heap keeps the k best seen so far, so the cost is O(n log k) for any k up to n (an
+     * insertion into a sorted list cost O(n k): minutes per token for k near a 262k vocabulary),
+     * then the heap is emptied from the back to leave the candidates sorted. Returns k.
+     */
     private int topK(float[] l, int n, int k) {
-        if (k == n) {
-            for (int i = 0; i < n; i++) {
-                ids[i] = i;
-            }
-            sortDescending(l, n);
-            return n;
-        }
-        // insertion into a sorted list of k: fine for the usual k of tens
         int size = 0;
         for (int i = 0; i < n; i++) {
             float v = l[i];
-            if (size == k && v <= values[k - 1]) {
-                continue;
+            if (size < k) {
+                // sift up: the heap's root is the worst of the kept candidates
+                int j = size++;
+                while (j > 0) {
+                    int parent = (j - 1) >>> 1;
+                    if (!worse(v, i, values[parent], ids[parent])) {
+                        break;
+                    }
+                    values[j] = values[parent];
+                    ids[j] = ids[parent];
+                    j = parent;
+                }
+                values[j] = v;
+                ids[j] = i;
+            } else if (worse(values[0], ids[0], v, i)) {
+                siftDown(v, i, 0, size);
             }
-            int j = size == k ? k - 1 : size++;
-            while (j > 0 && values[j - 1] < v) {
-                values[j] = values[j - 1];
-                ids[j] = ids[j - 1];
-                j--;
-            }
-            values[j] = v;
-            ids[j] = i;
+        }
+        // heap sort: move the worst to the end, shrink, repeat; leaves best-first order
+        for (int end = size - 1; end > 0; end--) {
+            float v = values[end];
+            int id = ids[end];
+            values[end] = values[0];
+            ids[end] = ids[0];
+            siftDown(v, id, 0, end);
         }
         return size;
     }
 
-    private void sortDescending(float[] l, int n) {
-        // top-k disabled: sort the whole vocabulary by logit (rare; boxing is acceptable here)
-        Integer[] boxed = new Integer[n];
-        for (int i = 0; i < n; i++) {
-            boxed[i] = i;
+    /** Places (v, id) at heap slot {@code j} of a heap of {@code size}, moving worse children up. */
+    private void siftDown(float v, int id, int j, int size) {
+        while (true) {
+            int c = 2 * j + 1;
+            if (c >= size) {
+                break;
+            }
+            if (c + 1 < size && worse(values[c + 1], ids[c + 1], values[c], ids[c])) {
+                c++;
+            }
+            if (!worse(values[c], ids[c], v, id)) {
+                break;
+            }
+            values[j] = values[c];
+            ids[j] = ids[c];
+            j = c;
         }
-        java.util.Arrays.sort(boxed, (a, b) -> Float.compare(l[b], l[a]));
-        for (int i = 0; i < n; i++) {
-            ids[i] = boxed[i];
-            values[i] = l[boxed[i]];
-        }
+        values[j] = v;
+        ids[j] = id;
+    }
+
+    /** Whether candidate (a, ia) ranks below (b, ib): a smaller logit, or the same logit and a higher id. */
+    private static boolean worse(float a, int ia, float b, int ib) {
+        return a < b || (a == b && ia > ib);
     }
 
     /** values[0..count) := softmax(values / temperature), in place. */

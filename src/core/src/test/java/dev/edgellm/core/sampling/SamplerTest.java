@@ -4,8 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+
+import java.time.Duration;
+import java.util.Comparator;
 import java.util.HashSet;
+import java.util.Random;
 import java.util.Set;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 class SamplerTest {
@@ -98,5 +105,43 @@ class SamplerTest {
         assertThrows(IllegalArgumentException.class, () -> SamplingParams.greedy().withTopP(0f));
         assertThrows(IllegalArgumentException.class, () -> SamplingParams.greedy().withTopK(-3));
         assertThrows(IllegalArgumentException.class, () -> SamplingParams.greedy().withMinP(1.5f));
+    }
+
+    @Test
+    void topKSelectionEqualsAFullSortForEveryK() {
+        Random rnd = new Random(11);
+        int n = 1000;
+        float[] l = new float[n];
+        for (int i = 0; i < n; i++) {
+            l[i] = rnd.nextInt(50) / 4f; // many ties
+        }
+        int[] sorted = IntStream.range(0, n).boxed()
+                .sorted(Comparator.<Integer>comparingDouble(i -> -l[i]).thenComparingInt(i -> i)).mapToInt(Integer::intValue).toArray();
+        Sampler s = new Sampler(SamplingParams.defaults(1), n);
+        for (int k : new int[] {1, 2, 3, 40, 500, n - 1, n}) {
+            assertArrayEquals(java.util.Arrays.copyOf(sorted, k), s.topKIds(l, n, k), "k = " + k);
+        }
+    }
+
+    /**
+     * top_k just below a 262,144-token vocabulary (Gemma 3's) was an insertion into a sorted list:
+     * O(vocab * k), seconds per token on the engine's only thread. A heap selection takes
+     * milliseconds; the limit here only catches the quadratic case (a hang guard, not a benchmark).
+     */
+    @Test
+    void topKNearTheVocabularySizeIsNotQuadratic() {
+        int n = 262_144;
+        float[] l = new float[n];
+        Random rnd = new Random(5);
+        for (int i = 0; i < n; i++) {
+            l[i] = (float) rnd.nextGaussian();
+        }
+        Sampler s = new Sampler(SamplingParams.defaults(9).withTopK(n - 1).withTopP(1f).withMinP(0f), n);
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+            for (int i = 0; i < 8; i++) {
+                int t = s.sample(l, new int[0], 0);
+                assertTrue(t >= 0 && t < n);
+            }
+        });
     }
 }

@@ -123,9 +123,31 @@ public class ErrorMappers {
         return count(error(status, status >= 500 ? ApiException.SERVER_ERROR : ApiException.INVALID_REQUEST, message, null, code, null));
     }
 
+    /**
+     * Anything else. A body cut off by the HTTP server (over the size limit, or the client went
+     * away) is one line in the log; a real fault is logged with its stack trace under an error id
+     * that the client gets instead of the exception text.
+     */
     @ServerExceptionMapper(priority = jakarta.ws.rs.Priorities.USER + 1000)
     public Response unexpected(Throwable e) {
-        LOG.error("unexpected error in a request", e);
-        return count(error(500, ApiException.SERVER_ERROR, "internal error: " + e.getClass().getSimpleName(), null, null, null));
+        if (isBodyCutOff(e)) {
+            LOG.debugf("request body cut off: %s", e.toString());
+            return count(error(413, ApiException.INVALID_REQUEST, "the request body is too large or was cut off", null, "request_too_large", null));
+        }
+        String id = "err-" + Long.toString(System.currentTimeMillis(), 36) + "-" + Integer.toString(ERRORS.incrementAndGet(), 36);
+        LOG.errorf(e, "unexpected error in a request (error id %s)", id);
+        return count(error(500, ApiException.SERVER_ERROR, "internal error (error id " + id + "; the server log has the details)", null, null, null));
+    }
+
+    private static final java.util.concurrent.atomic.AtomicInteger ERRORS = new java.util.concurrent.atomic.AtomicInteger();
+
+    private static boolean isBodyCutOff(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.io.IOException || t instanceof io.vertx.core.VertxException
+                    || t.getClass().getName().endsWith("ClosedChannelException") || t.getClass().getSimpleName().contains("TooLong")) {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -87,6 +87,7 @@ public class OpenAiResource {
         }
         RequestRules.Checked c = rules.check(req);
         var messages = rules.messages(req);
+        rules.checkPromptBytes("messages", RequestRules.utf8Length(messages));
         try (EngineService.Reservation place = reserve()) {
             int[] prompt;
             try {
@@ -122,11 +123,22 @@ public class OpenAiResource {
         if (p == null || p.isNull()) {
             throw ApiException.invalid("prompt", "prompt is missing");
         }
+        checkPromptSize(p);
         try (EngineService.Reservation place = reserve()) {
             int[] prompt = promptTokens(p);
             GenerationRequest gr = rules.request(prompt, c, engine.context(), "prompt");
             Call call = new Call("cmpl-", false, engine.modelId(), Instant.now().getEpochSecond());
             return c.stream() ? stream(place, gr, call, c.includeUsage(), http) : complete(place, gr, call, http);
+        }
+    }
+
+    /** Refuses a prompt too large to be tokenized or held, before it takes a queue place. */
+    private void checkPromptSize(JsonNode p) {
+        JsonNode q = p.isArray() && p.size() == 1 && (p.get(0).isTextual() || p.get(0).isArray()) ? p.get(0) : p;
+        if (q.isTextual()) {
+            rules.checkPromptBytes("prompt", RequestRules.utf8Length(q.asText()));
+        } else if (q.isArray()) {
+            rules.checkPromptTokens("prompt", q.size());
         }
     }
 
@@ -175,9 +187,9 @@ public class OpenAiResource {
         Object body = call.chat()
                 ? new ChatCompletion(id, "chat.completion", call.created(), call.model(),
                         List.of(new ChatChoice(0, new ChatMessageOut("assistant", o.text()), null, o.finishReason().openAi())), usage, FINGERPRINT,
-                        timings(o))
+                        timings(o), o.finishReason().truncatedBy())
                 : new Completion(id, "text_completion", call.created(), call.model(), FINGERPRINT,
-                        List.of(new CompletionChoice(o.text(), 0, null, o.finishReason().openAi())), usage, timings(o));
+                        List.of(new CompletionChoice(o.text(), 0, null, o.finishReason().openAi())), usage, timings(o), o.finishReason().truncatedBy());
         return Response.ok(body, MediaType.APPLICATION_JSON_TYPE).build();
     }
 
@@ -190,7 +202,7 @@ public class OpenAiResource {
             try {
                 if (call.chat()) {
                     event(out, new ChatChunk(id, "chat.completion.chunk", call.created(), call.model(), FINGERPRINT,
-                            List.of(new ChunkChoice(0, new Delta("assistant", ""), null, null)), null));
+                            List.of(new ChunkChoice(0, new Delta("assistant", ""), null, null)), null, null));
                 }
                 while (true) {
                     Object e = events.poll(500, TimeUnit.MILLISECONDS);
@@ -202,16 +214,16 @@ public class OpenAiResource {
                         continue;
                     }
                     if (e instanceof String text) {
-                        event(out, chunk(call, id, text, null, null));
+                        event(out, chunk(call, id, text, null, null, null));
                     } else if (e instanceof GenerationOutcome o) {
                         if (o.finishReason() == dev.edgellm.service.engine.FinishReason.CANCELLED) {
                             return; // the client is gone
                         }
-                        event(out, chunk(call, id, null, o.finishReason().openAi(), usage(o)));
+                        event(out, chunk(call, id, null, o.finishReason().openAi(), usage(o), o.finishReason().truncatedBy()));
                         if (includeUsage) {
                             event(out, call.chat()
-                                    ? new ChatChunk(id, "chat.completion.chunk", call.created(), call.model(), FINGERPRINT, List.of(), usage(o))
-                                    : new Completion(id, "text_completion", call.created(), call.model(), FINGERPRINT, List.of(), usage(o), null));
+                                    ? new ChatChunk(id, "chat.completion.chunk", call.created(), call.model(), FINGERPRINT, List.of(), usage(o), null)
+                                    : new Completion(id, "text_completion", call.created(), call.model(), FINGERPRINT, List.of(), usage(o), null, null));
                         }
                         out.write(DONE);
                         out.flush();
@@ -235,13 +247,13 @@ public class OpenAiResource {
         return Response.ok(body, SSE).header("Cache-Control", "no-cache").header("X-Accel-Buffering", "no").build();
     }
 
-    private Object chunk(Call call, String id, String text, String finish, Usage usage) {
+    private Object chunk(Call call, String id, String text, String finish, Usage usage, String truncatedBy) {
         if (call.chat()) {
             return new ChatChunk(id, "chat.completion.chunk", call.created(), call.model(), FINGERPRINT,
-                    List.of(new ChunkChoice(0, text == null ? new Delta(null, null) : new Delta(null, text), null, finish)), usage);
+                    List.of(new ChunkChoice(0, text == null ? new Delta(null, null) : new Delta(null, text), null, finish)), usage, truncatedBy);
         }
         return new Completion(id, "text_completion", call.created(), call.model(), FINGERPRINT,
-                List.of(new CompletionChoice(text == null ? "" : text, 0, null, finish)), usage, null);
+                List.of(new CompletionChoice(text == null ? "" : text, 0, null, finish)), usage, null, truncatedBy);
     }
 
     private void event(OutputStream out, Object chunk) throws IOException {

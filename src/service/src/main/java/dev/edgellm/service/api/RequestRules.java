@@ -6,6 +6,7 @@ import dev.edgellm.core.sampling.SamplingParams;
 import dev.edgellm.service.api.openai.ChatCompletionRequest;
 import dev.edgellm.service.api.openai.SamplingFields;
 import dev.edgellm.service.config.EdgeLlmConfig;
+import dev.edgellm.service.engine.EngineService;
 import dev.edgellm.service.engine.GenerationRequest;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
@@ -21,8 +22,13 @@ public class RequestRules {
     /** llama.cpp's defaults where OpenAI has none: temperature 0.8, top-k 40, top-p 0.95, min-p 0.05. */
     static final float DEFAULT_TEMPERATURE = 0.8f;
 
+    /** Bytes of prompt text per token of {@code max-prompt-tokens} when {@code max-prompt-bytes} is not set. */
+    static final int DEFAULT_PROMPT_BYTES_PER_TOKEN = 16;
+
     @Inject
     EdgeLlmConfig config;
+    @Inject
+    EngineService engine;
 
     /** The checked, engine-independent part of a request. */
     public record Checked(int maxTokens, SamplingParams sampling, List<String> stop, boolean stopAtEog, boolean stream, boolean includeUsage) {}
@@ -68,7 +74,9 @@ public class RequestRules {
             if (f.topK() < 0) {
                 throw ApiException.invalid("top_k", "top_k must be >= 0 (0 = off), got " + f.topK());
             }
-            sp = sp.withTopK(f.topK());
+            // at least the vocabulary keeps every token: the same as off
+            int vocab = engine.vocabSize();
+            sp = sp.withTopK(vocab > 0 && f.topK() >= vocab ? 0 : f.topK());
         }
         if (f.minP() != null) {
             if (!(f.minP() >= 0 && f.minP() <= 1)) {
@@ -116,10 +124,21 @@ public class RequestRules {
         if (out.size() > config.limits().maxStopSequences()) {
             throw ApiException.invalid("stop", "at most " + config.limits().maxStopSequences() + " stop strings are allowed, got " + out.size());
         }
+        long total = 0;
         for (String s : out) {
             if (s.isEmpty()) {
                 throw ApiException.invalid("stop", "stop strings may not be empty");
             }
+            long bytes = utf8Length(s);
+            if (bytes > config.limits().maxStopBytes()) {
+                throw ApiException.invalid("stop", "a stop string has " + bytes + " bytes, more than this server's limit of "
+                        + config.limits().maxStopBytes() + " (edgellm.limits.max-stop-bytes)");
+            }
+            total += bytes;
+        }
+        if (total > config.limits().maxStopTotalBytes()) {
+            throw ApiException.invalid("stop", "the stop strings have " + total + " bytes together, more than this server's limit of "
+                    + config.limits().maxStopTotalBytes() + " (edgellm.limits.max-stop-total-bytes)");
         }
         return out;
     }
@@ -168,15 +187,66 @@ public class RequestRules {
         throw ApiException.invalid(param, "content must be a string or an array of text parts");
     }
 
+    /** Most bytes of prompt text (UTF-8) a request may send to the tokenizer. */
+    public long maxPromptBytes() {
+        return config.limits().maxPromptBytes().map(m -> m.asLongValue())
+                .orElse((long) config.limits().maxPromptTokens() * DEFAULT_PROMPT_BYTES_PER_TOKEN);
+    }
+
+    /**
+     * Refuses prompt text over {@link #maxPromptBytes()} before it is tokenized: so much text
+     * cannot be a prompt of {@code max-prompt-tokens}, and tokenizing it would only cost memory.
+     */
+    public void checkPromptBytes(String param, long bytes) {
+        long max = maxPromptBytes();
+        if (bytes > max) {
+            throw ApiException.invalid(param, "prompt_too_long", "the prompt has " + bytes + " bytes of text, more than this server's limit of "
+                    + max + " (edgellm.limits.max-prompt-bytes; " + config.limits().maxPromptTokens() + " tokens at most)");
+        }
+    }
+
+    /** Refuses a prompt of more than {@code max-prompt-tokens} tokens. */
+    public void checkPromptTokens(String param, int tokens) {
+        if (tokens > config.limits().maxPromptTokens()) {
+            throw ApiException.invalid(param, "prompt_too_long", "the prompt has " + tokens
+                    + " tokens, more than this server's limit of " + config.limits().maxPromptTokens() + " (edgellm.limits.max-prompt-tokens)");
+        }
+    }
+
+    /** UTF-8 length of a text, without encoding it. */
+    public static long utf8Length(CharSequence s) {
+        long n = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x80) {
+                n++;
+            } else if (c < 0x800) {
+                n += 2;
+            } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                n += 4;
+                i++;
+            } else {
+                n += 3;
+            }
+        }
+        return n;
+    }
+
+    /** UTF-8 length of the text of chat messages. */
+    public static long utf8Length(List<ChatMessage> messages) {
+        long n = 0;
+        for (ChatMessage m : messages) {
+            n += utf8Length(m.content()) + 16; // the template's markup per turn, roughly
+        }
+        return n;
+    }
+
     /**
      * The engine request for a tokenized prompt: checks the prompt against the limit and the context,
      * and caps {@code max_tokens} at the context left after the prompt.
      */
     public GenerationRequest request(int[] prompt, Checked c, int context, String promptParam) {
-        if (prompt.length > config.limits().maxPromptTokens()) {
-            throw ApiException.invalid(promptParam, "prompt_too_long", "the prompt has " + prompt.length
-                    + " tokens, more than this server's limit of " + config.limits().maxPromptTokens() + " (edgellm.limits.max-prompt-tokens)");
-        }
+        checkPromptTokens(promptParam, prompt.length);
         if (prompt.length >= context) {
             throw ApiException.invalid(promptParam, "context_length_exceeded", "the prompt has " + prompt.length
                     + " tokens but the model's context holds " + context + " (prompt and completion together)");

@@ -4,6 +4,7 @@ import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -50,6 +51,9 @@ public interface EdgeLlmConfig {
 
     /** Limits on requests. */
     Limits limits();
+
+    /** Who may use the REST API ({@code /v1/*}, {@code /api/*}) and how fast a client must send its request. */
+    Api api();
 
     /** The liveness watchdog on token progress. */
     Watchdog watchdog();
@@ -129,6 +133,60 @@ public interface EdgeLlmConfig {
         /** Most stop strings a request may give. */
         @WithDefault("4")
         int maxStopSequences();
+
+        /** Longest stop string, in UTF-8 bytes. */
+        @WithDefault("256")
+        int maxStopBytes();
+
+        /** Most bytes (UTF-8) all stop strings of a request may have together. */
+        @WithDefault("512")
+        int maxStopTotalBytes();
+
+        /**
+         * Longest prompt text, in UTF-8 bytes, checked before it is tokenized (so an oversized
+         * prompt costs no tokenizer memory). Default: 16 bytes per token of
+         * {@link #maxPromptTokens()}, several times what real text needs (English is about 4.5).
+         */
+        Optional<MemorySize> maxPromptBytes();
+
+        /**
+         * Wall-clock budget of one request on the engine (prompt processing and generation; the
+         * time waiting in the queue does not count). A request that reaches it ends with what it
+         * has, {@code finish_reason: "length"}, marked {@code "truncated_by": "max_request_time"}.
+         */
+        @WithDefault("10m")
+        Duration maxRequestTime();
+    }
+
+    interface Api {
+        /**
+         * API keys. When any is set (here or in {@link #keysFile()}), every request to
+         * {@code /v1/*} and {@code /api/*} must carry one as {@code Authorization: Bearer <key>};
+         * others answer 401. Keys are at least 16 characters, without spaces. Health and metrics
+         * ({@code /q/health/*}, {@code /q/metrics}) need none.
+         */
+        Optional<List<String>> keys();
+
+        /**
+         * A file of API keys, one per line ({@code #} starts a comment), for example a mounted
+         * Kubernetes Secret; it is read again when it changes, so keys can be rotated without a restart.
+         */
+        Optional<String> keysFile();
+
+        /**
+         * Serve the REST API without keys on an address other than loopback. Off by default: the
+         * service refuses to start on such an address with no key, unless this is set (it is then
+         * logged as a warning).
+         */
+        @WithDefault("false")
+        boolean allowUnauthenticated();
+
+        /**
+         * Longest time a client may take to send a request body; after it the request answers 408
+         * and the connection is closed (a slow sender holds no thread, but would hold a connection).
+         */
+        @WithDefault("10s")
+        Duration bodyTimeout();
     }
 
     interface Watchdog {
@@ -202,9 +260,30 @@ public interface EdgeLlmConfig {
         /** Duplicate requests (same {@code id}) answered from a cache instead of generating again. */
         Dedup dedup();
 
-        /** Largest request payload in bytes; a larger one is answered with a {@code too_large} error. */
+        /**
+         * Largest request payload in bytes; a larger one is answered with a {@code too_large} error.
+         * The client reads no message beyond this plus 64 KiB of headers (the topic): a larger one
+         * ends the connection (see README, "Security"), so set the broker's own limit to match.
+         */
         @WithDefault("64K")
         MemorySize maxPayload();
+
+        /**
+         * Topics a request's {@code reply_to} may name: a prefix ending in {@code /} allows any topic
+         * below it, one without also allows that topic itself. The node's own response topics
+         * ({@code <prefix>/<node>/responses/...}) are always allowed. Default:
+         * {@code <topic-prefix>/replies/}. Any other {@code reply_to} is answered with
+         * {@code invalid_reply_to} on the node's errors topic.
+         */
+        Optional<List<String>> replyPrefixes();
+
+        /**
+         * Requests received and not yet taken by the intake, for every QoS. A QoS 0 request beyond it
+         * is dropped and answered with an {@code overloaded} error (QoS 1 requests are held back by
+         * the broker's in-flight window, mosquitto's 20 by default, long before this).
+         */
+        @WithDefault("64")
+        int inboxSize();
 
         /** Streamed responses ({@code "stream": true}). */
         Stream stream();
@@ -244,6 +323,15 @@ public interface EdgeLlmConfig {
         /** PEM private key of {@link #certFile()}. */
         Optional<String> keyFile();
 
+        /**
+         * Client certificate and key in a key store (PKCS#12, or JKS by extension) instead of
+         * {@link #certFile()} / {@link #keyFile()}: for brokers that require mutual TLS.
+         */
+        Optional<String> keyStore();
+
+        /** Password of {@link #keyStore()}. */
+        Optional<String> keyStorePassword();
+
         /** Check that the broker's certificate names {@link Mqtt#host()}. */
         @WithDefault("true")
         boolean verifyHost();
@@ -257,6 +345,13 @@ public interface EdgeLlmConfig {
         /** Longest wait between reconnection attempts. */
         @WithDefault("60s")
         Duration maxBackoff();
+
+        /**
+         * Failed connection cycles in a row (a refused or failed attempt, or a connection lost
+         * before it was up for 30 s) after which the {@code mqtt} health check turns DOWN.
+         */
+        @WithDefault("3")
+        int downAfter();
     }
 
     interface Dedup {
@@ -279,9 +374,20 @@ public interface EdgeLlmConfig {
     }
 
     interface Embedded {
-        /** Address the embedded broker listens on; the default keeps it to this machine. */
+        /**
+         * Address the embedded broker listens on; the default keeps it to this machine, where it
+         * allows anonymous clients. On any other address it requires {@link #passwordFile()}, or
+         * the service refuses to start.
+         */
         @WithDefault("127.0.0.1")
         String host();
+
+        /**
+         * Moquette password file ({@code user:sha256-hex-of-password} per line): clients of the
+         * embedded broker must log in. The service logs in with {@link Mqtt#username()} /
+         * {@link Mqtt#password()}.
+         */
+        Optional<String> passwordFile();
 
         /** Port of the embedded broker; default {@link Mqtt#port()}. */
         Optional<Integer> port();

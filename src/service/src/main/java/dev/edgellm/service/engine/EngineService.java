@@ -43,6 +43,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
 import org.jboss.logging.Logger;
 
 /**
@@ -96,6 +97,12 @@ public class EngineService {
     private final AtomicLong completed = new AtomicLong();
     private final AtomicLong cancelled = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
+    private final AtomicLong timedOut = new AtomicLong();
+    /**
+     * One prompt is tokenized at a time (fairly, in arrival order): every queue place tokenizing at
+     * once multiplied the tokenizer's working memory by the queue size.
+     */
+    private final ReentrantLock tokenizing = new ReentrantLock(true);
     private Semaphore slots;
     private volatile Thread thread;
     private volatile boolean running;
@@ -258,7 +265,12 @@ public class EngineService {
         if (t == null) {
             throw new IllegalArgumentException(chatTemplateProblem);
         }
-        return m.tokenizer().encode(t.render(messages, true), true, true);
+        tokenizing.lock();
+        try {
+            return m.tokenizer().encode(t.render(messages, true), true, true);
+        } finally {
+            tokenizing.unlock();
+        }
     }
 
     /**
@@ -274,12 +286,29 @@ public class EngineService {
         if (t == null) {
             throw new IllegalArgumentException(chatTemplateProblem);
         }
-        return SummaryPrompt.build(m.tokenizer(), t, instructions, text, records, maxPromptTokens);
+        tokenizing.lock();
+        try {
+            return SummaryPrompt.build(m.tokenizer(), t, instructions, text, records, maxPromptTokens);
+        } finally {
+            tokenizing.unlock();
+        }
     }
 
     /** Tokenizes a plain prompt (BOS per the model; special tokens written as text are parsed, as llama.cpp does). */
     public int[] tokenize(String text) {
-        return loaded().tokenizer().encode(text, true, true);
+        LanguageModel m = loaded();
+        tokenizing.lock();
+        try {
+            return m.tokenizer().encode(text, true, true);
+        } finally {
+            tokenizing.unlock();
+        }
+    }
+
+    /** The loaded model's vocabulary size (0 when none is loaded). */
+    public int vocabSize() {
+        LanguageModel m = published;
+        return m == null ? 0 : m.config().vocabSize();
     }
 
     /** Whether {@code id} is a token of the loaded model. */
@@ -448,6 +477,8 @@ public class EngineService {
         lastProgressNanos = started;
         GenerationRequest req = job.request;
         StopMatcher stops = new StopMatcher(req.stop());
+        long deadline = started + Math.max(1, config.limits().maxRequestTime().toNanos());
+        boolean[] outOfTime = new boolean[1];
         try {
             session.reset();
             Generator.Result r = Generator.generate(session, req.promptTokens(), new Generator.Options(req.maxTokens(), req.sampling(), req.stopAtEog()),
@@ -460,7 +491,10 @@ public class EngineService {
 
                         @Override
                         public boolean cancelled() {
-                            return stops.matched() || job.cancelRequested();
+                            if (System.nanoTime() - deadline > 0) {
+                                outOfTime[0] = true;
+                            }
+                            return stops.matched() || outOfTime[0] || job.cancelRequested();
                         }
 
                         @Override
@@ -472,8 +506,13 @@ public class EngineService {
             FinishReason reason = stops.matched() ? FinishReason.STOP : switch (r.reason()) {
                 case END_OF_GENERATION -> FinishReason.STOP;
                 case MAX_TOKENS, CONTEXT_FULL -> FinishReason.LENGTH;
-                case CANCELLED -> FinishReason.CANCELLED;
+                case CANCELLED -> outOfTime[0] && !job.cancelRequested() ? FinishReason.TIME_LIMIT : FinishReason.CANCELLED;
             };
+            if (reason == FinishReason.TIME_LIMIT) {
+                timedOut.incrementAndGet();
+                LOG.warnf("%s (%s) reached edgellm.limits.max-request-time (%s) after %d prompt + %d generated tokens; answered with what it has",
+                        job.id, job.intake, config.limits().maxRequestTime(), r.promptTokens(), r.tokens().length);
+            }
             GenerationOutcome o = new GenerationOutcome(stops.text(), r.promptTokens(), r.tokens().length, reason, started - job.enqueuedNanos,
                     r.promptNanos(), r.firstTokenNanos(), r.decodeNanos());
             lastFailure = null;
@@ -486,9 +525,14 @@ public class EngineService {
             failed.incrementAndGet();
             lastFailure = e.toString();
             lastFailureNanos = System.nanoTime();
+            // The details go to the log under the job id; the client gets the id, never the exception text.
             LOG.errorf(e, "%s (%s) failed", job.id, job.intake);
             metrics.outcome(job.intake, EngineMetrics.FAILED);
-            job.future.completeExceptionally(new EngineFailureException("generation failed: " + e, e));
+            job.future.completeExceptionally(new EngineFailureException("generation failed inside the engine (request " + job.id
+                    + "; the server log has the details)", null));
+            if (e instanceof VirtualMachineError vme) {
+                throw vme; // out of memory and the like: the JVM exits (ExitOnOutOfMemoryError), not serving in an unknown state
+            }
         } finally {
             current = null;
             lastProgressNanos = System.nanoTime();
@@ -617,6 +661,11 @@ public class EngineService {
 
     public long failedJobs() {
         return failed.get();
+    }
+
+    /** Jobs cut short by {@code edgellm.limits.max-request-time}. */
+    public long timedOutJobs() {
+        return timedOut.get();
     }
 
     public Path modelPath() {

@@ -3,10 +3,11 @@ package dev.edgellm.service.health;
 import dev.edgellm.core.fit.FitVerdict;
 import dev.edgellm.service.config.EdgeLlmConfig;
 import dev.edgellm.service.engine.EngineService;
+import io.smallrye.health.api.AsyncHealthCheck;
+import io.smallrye.mutiny.Uni;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.time.Duration;
-import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
 import org.eclipse.microprofile.health.Liveness;
@@ -14,8 +15,12 @@ import org.eclipse.microprofile.health.Readiness;
 import org.eclipse.microprofile.health.Startup;
 
 /**
- * The three probes of the engine: started (model loaded), ready (backend healthy, memory fit,
- * queue not saturated), live (the engine loop is not stuck: token progress watchdog).
+ * The three probes of the engine: started (model loaded), ready (model loaded, memory fit, backend
+ * healthy: the node can serve), live (the engine loop is not stuck: token progress watchdog).
+ *
+ * <p>Each is an {@link AsyncHealthCheck} that only reads volatile state, so a probe is answered on
+ * the management interface's event loop and never waits for a worker thread that API requests
+ * might be holding.
  */
 public final class EngineHealthChecks {
     private EngineHealthChecks() {}
@@ -23,36 +28,38 @@ public final class EngineHealthChecks {
     /** {@code /q/health/started}: UP once the model is loaded. */
     @Startup
     @ApplicationScoped
-    public static class ModelLoaded implements HealthCheck {
+    public static class ModelLoaded implements AsyncHealthCheck {
         @Inject
         EngineService engine;
 
         @Override
-        public HealthCheckResponse call() {
+        public Uni<HealthCheckResponse> call() {
             EngineService.Status s = engine.status();
-            return HealthCheckResponse.named("model-loaded").status(s.ready())
+            return Uni.createFrom().item(HealthCheckResponse.named("model-loaded").status(s.ready())
                     .withData("phase", s.phase().name()).withData("reason", s.reason())
-                    .withData("model", String.valueOf(engine.modelPath())).build();
+                    .withData("model", String.valueOf(engine.modelPath())).build());
         }
     }
 
-    /** {@code /q/health/ready}: UP while the engine can take a request now. */
+    /**
+     * {@code /q/health/ready}: UP while the node can serve: model loaded, fits, backend healthy.
+     * A full queue is not "not ready": taking the node's only endpoint out of its Service would
+     * turn 429 + {@code Retry-After} into connection errors. The queue is reported in the data.
+     */
     @Readiness
     @ApplicationScoped
-    public static class EngineReady implements HealthCheck {
+    public static class EngineReady implements AsyncHealthCheck {
         @Inject
         EngineService engine;
 
         @Override
-        public HealthCheckResponse call() {
+        public Uni<HealthCheckResponse> call() {
             EngineService.Status s = engine.status();
             FitVerdict v = engine.verdict();
-            boolean fits = v != null && v.fits();
             boolean saturated = engine.saturated();
-            boolean healthy = engine.backendHealthy();
             String failure = engine.lastFailure();
             HealthCheckResponseBuilder b = HealthCheckResponse.named("engine")
-                    .status(s.ready() && fits && !saturated && healthy)
+                    .status(ready(engine))
                     .withData("phase", s.phase().name())
                     .withData("reason", s.reason())
                     .withData("memory_fit", v == null ? "unknown" : v.summary())
@@ -64,30 +71,36 @@ public final class EngineHealthChecks {
             if (failure != null) {
                 b.withData("last_job_failure", failure);
             }
-            return b.build();
+            return Uni.createFrom().item(b.build());
+        }
+
+        /** Whether the engine can serve: loaded, fits, the backend's last job did not fail recently. */
+        public static boolean ready(EngineService engine) {
+            FitVerdict v = engine.verdict();
+            return engine.status().ready() && v != null && v.fits() && engine.backendHealthy() && engine.threadAlive();
         }
     }
 
     /** {@code /q/health/live}: DOWN when a job made no progress for the stall timeout, or the engine thread died. */
     @Liveness
     @ApplicationScoped
-    public static class EngineLive implements HealthCheck {
+    public static class EngineLive implements AsyncHealthCheck {
         @Inject
         EngineService engine;
         @Inject
         EdgeLlmConfig config;
 
         @Override
-        public HealthCheckResponse call() {
+        public Uni<HealthCheckResponse> call() {
             Duration stalled = engine.stalledFor();
             Duration limit = config.watchdog().stallTimeout();
             boolean stuck = stalled.compareTo(limit) > 0;
             boolean died = engine.status().ready() && !engine.threadAlive();
-            return HealthCheckResponse.named("engine-loop").status(!stuck && !died)
+            return Uni.createFrom().item(HealthCheckResponse.named("engine-loop").status(!stuck && !died)
                     .withData("busy", engine.busy())
                     .withData("ms_since_progress", stalled.toMillis())
                     .withData("stall_timeout_ms", limit.toMillis())
-                    .withData("thread", died ? "dead" : engine.threadAlive() ? "alive" : "not running").build();
+                    .withData("thread", died ? "dead" : engine.threadAlive() ? "alive" : "not running").build());
         }
     }
 }

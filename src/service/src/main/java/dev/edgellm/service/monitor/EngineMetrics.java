@@ -28,6 +28,16 @@ public class EngineMetrics {
     public static final String TOO_LARGE = "too_large";
     /** A duplicate delivery answered from the cache of recent responses (MQTT). */
     public static final String DUPLICATE = "duplicate";
+    /** No or a wrong API key (HTTP 401). */
+    public static final String UNAUTHORIZED = "unauthorized";
+    /** A request body sent too slowly (HTTP 408). */
+    public static final String TIMEOUT = "timeout";
+    /** Work that expired before it ran (MQTT {@code expires_at} / {@code ttl_s}). */
+    public static final String EXPIRED = "expired";
+    /** A request dropped because the MQTT inbox was full (QoS 0). */
+    public static final String DROPPED = "dropped";
+    /** A request whose id was reused for a different request (MQTT). */
+    public static final String CONFLICT = "conflict";
 
     @Inject
     MeterRegistry registry;

@@ -13,7 +13,9 @@ import org.jboss.logging.Logger;
  * The MQTT broker the service starts for itself when no broker host is configured (Moquette, in
  * process), so {@code ./edgellm serve} works on a bare machine. Sessions, subscriptions, retained
  * and queued messages persist under its data directory; telemetry, metrics exporters and web
- * sockets are off; clients connect without credentials, so it listens on localhost by default.
+ * sockets are off. On a loopback address clients may connect without credentials; anywhere else
+ * the service starts it only with a password file (Moquette's {@code user:sha256(password)} lines),
+ * and then every client, the service included, logs in.
  */
 public final class EmbeddedBroker implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(EmbeddedBroker.class);
@@ -32,9 +34,18 @@ public final class EmbeddedBroker implements AutoCloseable {
      * Starts the broker.
      *
      * @param port           0 for any free port
-     * @param maxMessageSize largest PUBLISH it accepts (bytes)
+     * @param maxMessageSize largest PUBLISH it accepts (bytes); a larger one disconnects its publisher
+     * @param passwordFile   Moquette password file; empty: anonymous clients (loopback only)
      */
-    public static EmbeddedBroker start(String host, int port, Path dataDir, int maxMessageSize) throws IOException {
+    public static EmbeddedBroker start(String host, int port, Path dataDir, int maxMessageSize, java.util.Optional<String> passwordFile)
+            throws IOException {
+        if (passwordFile.isEmpty() && !isLoopback(host)) {
+            throw new IllegalArgumentException("the embedded MQTT broker allows anonymous clients only on a loopback address, not " + host
+                    + "; set edgellm.mqtt.embedded.password-file");
+        }
+        if (passwordFile.isPresent() && !Files.isReadable(Path.of(passwordFile.get()))) {
+            throw new IOException("edgellm.mqtt.embedded.password-file " + passwordFile.get() + " cannot be read");
+        }
         Files.createDirectories(dataDir);
         Properties p = new Properties();
         p.setProperty(IConfig.HOST_PROPERTY_NAME, host);
@@ -42,7 +53,8 @@ public final class EmbeddedBroker implements AutoCloseable {
         p.setProperty(IConfig.WEB_SOCKET_PORT_PROPERTY_NAME, "disabled");
         p.setProperty(IConfig.PERSISTENCE_ENABLED_PROPERTY_NAME, "true");
         p.setProperty(IConfig.DATA_PATH_PROPERTY_NAME, dataDir.toAbsolutePath().toString());
-        p.setProperty(IConfig.ALLOW_ANONYMOUS_PROPERTY_NAME, "true");
+        p.setProperty(IConfig.ALLOW_ANONYMOUS_PROPERTY_NAME, Boolean.toString(passwordFile.isEmpty()));
+        passwordFile.ifPresent(f -> p.setProperty(IConfig.PASSWORD_FILE_PROPERTY_NAME, Path.of(f).toAbsolutePath().toString()));
         // mosquitto_pub and mosquitto_sub connect with an empty client id
         p.setProperty("allow_zero_byte_client_id", "true");
         p.setProperty(IConfig.ENABLE_TELEMETRY_NAME, "false");
@@ -69,6 +81,11 @@ public final class EmbeddedBroker implements AutoCloseable {
         }
         LOG.infof("embedded MQTT broker (Moquette) listening on %s:%d, data in %s", host, bound, dataDir);
         return new EmbeddedBroker(s, host, bound);
+    }
+
+    /** Whether {@code host} names only loopback addresses. */
+    public static boolean isLoopback(String host) {
+        return dev.edgellm.service.api.ApiAccessFilter.isLoopback(host);
     }
 
     /** The address clients on this machine connect to. */

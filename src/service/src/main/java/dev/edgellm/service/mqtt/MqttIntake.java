@@ -1,6 +1,11 @@
 package dev.edgellm.service.mqtt;
 
 import static dev.edgellm.service.mqtt.RequestError.CONTEXT_LENGTH_EXCEEDED;
+import static dev.edgellm.service.mqtt.RequestError.DUPLICATE_ID_CONFLICT;
+import static dev.edgellm.service.mqtt.RequestError.EXPIRED;
+import static dev.edgellm.service.mqtt.RequestError.INVALID_REPLY_TO;
+import static dev.edgellm.service.mqtt.RequestError.OVERLOADED;
+import static dev.edgellm.service.mqtt.RequestError.RETAINED_REQUEST;
 import static dev.edgellm.service.mqtt.RequestError.ENGINE_FAILURE;
 import static dev.edgellm.service.mqtt.RequestError.INVALID_REQUEST;
 import static dev.edgellm.service.mqtt.RequestError.MODEL_NOT_LOADED;
@@ -98,8 +103,14 @@ import org.jboss.logging.Logger;
 public class MqttIntake {
     private static final Logger LOG = Logger.getLogger(MqttIntake.class);
     static final String INTAKE = "mqtt";
-    /** MQTT's largest packet: requests above {@code max-payload} are still read so they can be answered. */
-    static final int MAX_PACKET = 268_435_455;
+    /**
+     * Room for a PUBLISH's variable header (topic of up to 65535 bytes and packet id) above
+     * {@code max-payload}: a request up to that size is still read, so it can be answered
+     * {@code too_large}; anything larger is never buffered (the connection is dropped instead).
+     */
+    static final int HEADER_ROOM = 2 + 65_535 + 2;
+    /** A connection that stays up this long ends a run of failed cycles. */
+    static final Duration STABLE = Duration.ofSeconds(30);
 
     @Inject
     EdgeLlmConfig config;
@@ -121,6 +132,8 @@ public class MqttIntake {
     private MqttQoS qos;
     private Path stateDir;
     private MqttRequestParser parser;
+    private ReplyPolicy replyPolicy;
+    private int maxMessage;
     private ResponseCache cache;
     private EmbeddedBroker broker;
     private String brokerHost;
@@ -129,7 +142,7 @@ public class MqttIntake {
     private Thread intakeThread;
     private ExecutorService replies;
 
-    private final LinkedBlockingQueue<Incoming> inbox = new LinkedBlockingQueue<>();
+    private LinkedBlockingQueue<Incoming> inbox = new LinkedBlockingQueue<>();
     /** Packet ids of this connection received and not yet acknowledged: a resend of one is a copy. */
     private final Set<Integer> unacked = ConcurrentHashMap.newKeySet();
     private final ConcurrentHashMap<String, InFlight> inFlight = new ConcurrentHashMap<>();
@@ -143,14 +156,23 @@ public class MqttIntake {
     private String lastConnectProblem;
 
     private volatile boolean connected;
+    /** Connection cycles that failed in a row (see {@code edgellm.mqtt.reconnect.down-after}). */
+    private volatile int failedCycles;
+    private volatile String lastProblem;
+    private long connectedAtNanos;
+    private final MqttMetrics mqttMetrics = new MqttMetrics();
     /** Counts connections; a request is acknowledged only on the connection it came in on. */
     private volatile int epoch;
     private volatile boolean pausedForPlace;
     private volatile String lastStatusKey = "";
     private volatile Instant connectedSince;
 
-    /** A request as delivered, with the connection it came on. */
-    record Incoming(MqttPublishMessage msg, int epoch) {
+    /** A request as delivered, with the connection it came on and when. */
+    record Incoming(MqttPublishMessage msg, int epoch, Instant receivedAt) {
+        Incoming(MqttPublishMessage msg, int epoch) {
+            this(msg, epoch, Instant.now());
+        }
+
         byte[] payload() {
             return msg.payload().getBytes();
         }
@@ -160,14 +182,17 @@ public class MqttIntake {
     static final class InFlight {
         final MqttRequest request;
         final String replyTopic;
+        final String hash;
         final Map<String, Object> input;
         final List<Incoming> deliveries = new ArrayList<>();
+        volatile Instant deadline;
         ChunkSink sink;
         private boolean closed;
 
-        InFlight(MqttRequest request, String replyTopic, Incoming first, Map<String, Object> input) {
+        InFlight(MqttRequest request, String replyTopic, String hash, Incoming first, Map<String, Object> input) {
             this.request = request;
             this.replyTopic = replyTopic;
+            this.hash = hash;
             this.input = input;
             deliveries.add(first);
         }
@@ -206,8 +231,12 @@ public class MqttIntake {
         };
         stateDir = Path.of(m.stateDir().filter(s -> !s.isBlank()).orElse(Path.of(System.getProperty("java.io.tmpdir"), "edgellm-" + nodeId).toString()));
         parser = new MqttRequestParser(json, m.maxPayload().asLongValue());
+        replyPolicy = new ReplyPolicy(m.replyPrefixes().orElse(List.of(m.topicPrefix() + "/replies/")), topics);
+        maxMessage = (int) Math.min(Integer.MAX_VALUE - 8, m.maxPayload().asLongValue() + HEADER_ROOM);
+        inbox = new LinkedBlockingQueue<>(Math.max(1, m.inboxSize()));
         try {
             cache = ResponseCache.open(stateDir.resolve("responses"), m.dedup().window(), m.dedup().size(), Clock.systemUTC(), json);
+            mqttMetrics.cacheSkipped.addAndGet(cache.skippedLines());
         } catch (IOException e) {
             LOG.warnf("cannot use %s for the response cache (%s); duplicates are recognized in memory only", stateDir, e);
             cache = ResponseCache.inMemory(m.dedup().window(), m.dedup().size(), Clock.systemUTC(), json);
@@ -218,9 +247,12 @@ public class MqttIntake {
         } else {
             int port = m.embedded().port().orElse(m.port());
             Path data = Path.of(m.embedded().dataDir().filter(s -> !s.isBlank()).orElse(stateDir.resolve("broker").toString()));
-            int maxMessage = (int) Math.min(MAX_PACKET, Math.max(1 << 20, 4 * m.maxPayload().asLongValue()));
+            if (!EmbeddedBroker.isLoopback(m.embedded().host()) && m.embedded().passwordFile().filter(s -> !s.isBlank()).isEmpty()) {
+                throw new IllegalStateException("refusing to start the embedded MQTT broker on " + m.embedded().host()
+                        + " without edgellm.mqtt.embedded.password-file: anyone on the network could publish requests and read answers");
+            }
             try {
-                broker = EmbeddedBroker.start(m.embedded().host(), port, data, maxMessage);
+                broker = EmbeddedBroker.start(m.embedded().host(), port, data, maxMessage, m.embedded().passwordFile().filter(s -> !s.isBlank()));
                 brokerHost = broker.connectHost();
                 brokerPort = broker.port();
             } catch (IOException | RuntimeException e) {
@@ -285,7 +317,8 @@ public class MqttIntake {
         o.setCleanSession(false);
         o.setAutoAck(false);
         o.setKeepAliveInterval((int) Math.max(1, m.keepAlive().toSeconds()));
-        o.setMaxMessageSize(MAX_PACKET);
+        // Nothing larger is read into memory: Netty's decoder skips it (and the connection is dropped, see onException).
+        o.setMaxMessageSize(maxMessage);
         o.setMaxInflightQueue(1000);
         o.setConnectTimeout(10_000);
         o.setWillFlag(true);
@@ -309,7 +342,14 @@ public class MqttIntake {
             });
             if (tls.certFile().isPresent() && tls.keyFile().isPresent()) {
                 o.setKeyCertOptions(new PemKeyCertOptions().setCertPath(tls.certFile().get()).setKeyPath(tls.keyFile().get()));
+            } else if (tls.certFile().isPresent() != tls.keyFile().isPresent()) {
+                throw new IllegalStateException("edgellm.mqtt.tls.cert-file and edgellm.mqtt.tls.key-file go together; one is missing");
             }
+            tls.keyStore().ifPresent(f -> {
+                String pw = tls.keyStorePassword().orElse(null);
+                o.setKeyCertOptions(f.toLowerCase(Locale.ROOT).endsWith(".jks") ? new JksOptions().setPath(f).setPassword(pw)
+                        : new PfxOptions().setPath(f).setPassword(pw));
+            });
             o.setHostnameVerificationAlgorithm(tls.verifyHost() ? "HTTPS" : "");
         }
         return o;
@@ -337,7 +377,7 @@ public class MqttIntake {
             }
         });
         c.closeHandler(v -> onClosed(c));
-        c.exceptionHandler(t -> LOG.debugf("MQTT connection: %s", t.toString()));
+        c.exceptionHandler(t -> onException(c, t));
         c.connect(brokerPort, brokerHost).onComplete(ar -> {
             if (c != client) {
                 return;
@@ -349,9 +389,11 @@ public class MqttIntake {
                     lastConnectProblem = why;
                 }
                 connected = false;
+                cycleFailed(why);
                 scheduleReconnect();
                 return;
             }
+            connectedAtNanos = System.nanoTime();
             boolean sessionPresent = ar.result().isSessionPresent();
             if (sessionPresent) {
                 // Requests of the old connection that were not taken yet come again on this one.
@@ -360,6 +402,13 @@ public class MqttIntake {
             }
             connected = true;
             connectedSince = Instant.now();
+            long stableAt = connectedAtNanos;
+            vertx.setTimer(STABLE.toMillis(), id -> {
+                if (c == client && connected && connectedAtNanos == stableAt) {
+                    failedCycles = 0;
+                    lastProblem = null;
+                }
+            });
             backoffMillis = 0;
             lastConnectProblem = null;
             LOG.infof("connected to the MQTT broker %s:%d as %s (%s session); subscribing to %s and %s", brokerHost, brokerPort, clientId,
@@ -372,11 +421,55 @@ public class MqttIntake {
         });
     }
 
+    /**
+     * A message over the client's size limit leaves Netty's MQTT decoder discarding everything
+     * until the connection ends (and the client never sees the packet id to acknowledge it): so
+     * end the connection now. The broker will offer the message again; each such cycle counts
+     * as failed, which the {@code mqtt} health check and the metrics show (see README, "Security":
+     * the broker's own size limit ends the loop).
+     */
+    private void onException(MqttClient c, Throwable t) {
+        if (c != client) {
+            return;
+        }
+        if (t instanceof io.netty.handler.codec.TooLongFrameException) {
+            mqttMetrics.oversize.incrementAndGet();
+            LOG.errorf("the MQTT broker sent a message over %d bytes (edgellm.mqtt.max-payload + headers): %s; it was not read. "
+                    + "Dropping the connection; limit the broker's packet size to stop it being offered again", maxMessage, t.getMessage());
+            lastProblem = "a message over the size limit (" + t.getMessage() + ")";
+            connected = false;
+            c.disconnect();
+            vertx.setTimer(2000, id -> ctx.runOnContext(v -> {
+                if (c == client && c.isConnected()) {
+                    c.disconnect(); // still open: the close handler reconnects
+                }
+            }));
+            return;
+        }
+        LOG.debugf("MQTT connection: %s", t.toString());
+    }
+
+    private void cycleFailed(String why) {
+        failedCycles++;
+        mqttMetrics.failedCycles.incrementAndGet();
+        lastProblem = why;
+        if (failedCycles == Math.max(1, config.mqtt().reconnect().downAfter())) {
+            LOG.errorf("MQTT intake: %d connection cycles failed in a row (last: %s); the mqtt health check is DOWN", failedCycles, why);
+        }
+    }
+
     private void onClosed(MqttClient c) {
         if (c != client) {
             return;
         }
+        boolean wasConnected = connected;
         connected = false;
+        mqttMetrics.disconnects.incrementAndGet();
+        if (!wasConnected || System.nanoTime() - connectedAtNanos < STABLE.toNanos()) {
+            cycleFailed(lastProblem != null ? lastProblem : "the connection was lost within " + STABLE.toSeconds() + " s");
+        } else {
+            failedCycles = 0;
+        }
         pendingPubacks.values().forEach(f -> f.completeExceptionally(new IllegalStateException("the connection to the MQTT broker was lost")));
         pendingPubacks.clear();
         earlyPubacks.clear();
@@ -409,7 +502,21 @@ public class MqttIntake {
             LOG.debugf("packet %d on %s again: already held", m.messageId(), m.topicName());
             return;
         }
-        inbox.add(new Incoming(m, epoch));
+        Incoming in = new Incoming(m, epoch);
+        if (!inbox.offer(in)) {
+            // Full: QoS 0 floods (which the broker does not throttle) are dropped, not held in memory.
+            metrics.outcome(INTAKE, EngineMetrics.DROPPED);
+            if (m.qosLevel() != MqttQoS.AT_MOST_ONCE) {
+                unacked.remove(m.messageId());
+            }
+            String[] envelope = parser.peekEnvelope(in.payload());
+            if (envelope[0] != null) {
+                reply(in, new RequestError(envelope[0], envelope[1], OVERLOADED, null, "this node's inbox is full ("
+                        + inbox.size() + " requests, edgellm.mqtt.inbox-size); the request was dropped: send it again later, or with QoS 1"));
+            } else {
+                ack(in);
+            }
+        }
     }
 
     private void onPuback(MqttClient c, int packetId) {
@@ -516,7 +623,16 @@ public class MqttIntake {
     private void handle(Incoming in) throws InterruptedException {
         MqttRequest req;
         try {
+            if (in.msg().isRetain()) {
+                String[] envelope = parser.peekEnvelope(in.payload());
+                throw new RequestError(envelope[0], envelope[1], RETAINED_REQUEST, null, "a retained message on a request topic would run "
+                        + "again on every subscription; publish requests without the retain flag (and clear the retained one)");
+            }
             req = parser.parse(in.payload());
+            if (req.replyTo() != null && !replyPolicy.allows(req.replyTo())) {
+                throw new RequestError(req.id(), null, INVALID_REPLY_TO, "reply_to", "reply_to '" + req.replyTo() + "' is not allowed: "
+                        + replyPolicy.describe() + " (edgellm.mqtt.reply-prefixes)");
+            }
         } catch (RequestError e) {
             metrics.outcome(INTAKE, e.code().equals(TOO_LARGE) ? EngineMetrics.TOO_LARGE : EngineMetrics.INVALID);
             LOG.infof("rejected a request on %s (id %s): %s: %s", in.msg().topicName(), e.id(), e.code(), e.getMessage());
@@ -524,17 +640,26 @@ public class MqttIntake {
             return;
         }
         String replyTopic = req.replyTo() != null ? req.replyTo() : topics.responses(req.id());
+        String hash = hash(in.payload());
         while (true) {
-            Optional<ResponseCache.Entry> hit = cache.get(req.id());
+            Optional<ResponseCache.Entry> hit = cache.get(replyTopic, req.id());
             if (hit.isPresent()) {
+                if (!hit.get().requestHash().equals(hash)) {
+                    conflict(in, req);
+                    return;
+                }
                 metrics.outcome(INTAKE, EngineMetrics.DUPLICATE);
                 LOG.infof("request %s again: answered from the cache of responses", req.id());
                 deliver(replyTopic, hit.get().payload()).thenRun(() -> ack(in));
                 return;
             }
-            InFlight f = inFlight.get(req.id());
+            InFlight f = inFlight.get(key(replyTopic, req.id()));
             if (f == null) {
                 break;
+            }
+            if (!f.hash.equals(hash)) {
+                conflict(in, req);
+                return;
             }
             if (f.attach(in)) {
                 metrics.outcome(INTAKE, EngineMetrics.DUPLICATE);
@@ -543,8 +668,11 @@ public class MqttIntake {
             }
             Thread.sleep(5); // it is finishing: its response is in the cache in a moment
         }
+        if (expired(in, req)) {
+            return;
+        }
         try {
-            submit(in, req, replyTopic);
+            submit(in, req, replyTopic, hash);
         } catch (RequestError e) {
             metrics.outcome(INTAKE, EngineMetrics.INVALID);
             LOG.infof("rejected request %s: %s: %s", req.id(), e.code(), e.getMessage());
@@ -552,22 +680,60 @@ public class MqttIntake {
         }
     }
 
-    private void submit(Incoming in, MqttRequest req, String replyTopic) throws InterruptedException, RequestError {
+    /** The same id on the same reply topic with a different payload: never another request's answer. */
+    private void conflict(Incoming in, MqttRequest req) {
+        metrics.outcome(INTAKE, EngineMetrics.CONFLICT);
+        LOG.infof("request id %s reused on %s for a different request: duplicate_id_conflict", req.id(), req.replyTo());
+        reply(in, new RequestError(req.id(), req.replyTo(), DUPLICATE_ID_CONFLICT, "id", "id '" + req.id() + "' was already used for a "
+                + "different request on this reply topic within " + config.mqtt().dedup().window() + "; give every request its own id"));
+    }
+
+    /** Answers {@code expired} when the request's deadline has passed; true when it did. */
+    private boolean expired(Incoming in, MqttRequest req) {
+        Instant deadline = req.deadline(in.receivedAt());
+        if (deadline == null || Instant.now().isBefore(deadline)) {
+            return false;
+        }
+        metrics.outcome(INTAKE, EngineMetrics.EXPIRED);
+        reply(in, new RequestError(req.id(), req.replyTo(), EXPIRED, req.expiresAt() != null ? "expires_at" : "ttl_s",
+                "the request expired at " + deadline + " before it could run"));
+        return true;
+    }
+
+    static String key(String replyTopic, String id) {
+        return replyTopic + '\u0000' + id;
+    }
+
+    /** SHA-256 of a request payload, hex: tells a copy of a request from a different request under the same id. */
+    static String hash(byte[] payload) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(payload));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private void submit(Incoming in, MqttRequest req, String replyTopic, String hash) throws InterruptedException, RequestError {
         EngineService.Reservation place = admit(in, req, replyTopic);
         if (place == null) {
             return;
         }
         try (place) {
+            if (expired(in, req)) {
+                return; // it went stale while waiting for a place
+            }
             RequestRules.Checked c = rules.check(req.sampling());
             int[] prompt;
             String param;
             Map<String, Object> input = null;
             switch (req.kind()) {
                 case GENERATE -> {
+                    rules.checkPromptBytes("prompt", RequestRules.utf8Length(req.prompt()));
                     prompt = engine.tokenize(req.prompt());
                     param = "prompt";
                 }
                 case CHAT -> {
+                    rules.checkPromptBytes("messages", RequestRules.utf8Length(req.messages()));
                     try {
                         prompt = engine.tokenizeChat(req.messages());
                     } catch (IllegalArgumentException e) {
@@ -605,16 +771,18 @@ public class MqttIntake {
                 default -> throw new IllegalStateException();
             }
             GenerationRequest gr = rules.request(prompt, c, engine.context(), param);
-            InFlight f = new InFlight(req, replyTopic, in, input);
+            InFlight f = new InFlight(req, replyTopic, hash, in, input);
             if (req.stream()) {
                 f.sink = new ChunkSink(req.id(), Topics.stream(replyTopic), Math.max(1, config.mqtt().stream().chunkChars()));
             }
-            inFlight.put(req.id(), f);
+            inFlight.put(key(replyTopic, req.id()), f);
+            Instant deadline = req.deadline(in.receivedAt());
+            f.deadline = deadline;
             JobHandle h;
             try {
-                h = place.submit(new GenerationJob(INTAKE, gr, f.sink, () -> !running));
+                h = place.submit(new GenerationJob(INTAKE, gr, f.sink, () -> !running || deadline != null && Instant.now().isAfter(deadline)));
             } catch (RuntimeException e) {
-                inFlight.remove(req.id(), f);
+                inFlight.remove(key(replyTopic, req.id()), f);
                 throw e;
             }
             LOG.debugf("request %s (%s) queued as %s: %d prompt tokens", req.id(), req.kind().wire(), h.id(), prompt.length);
@@ -683,7 +851,13 @@ public class MqttIntake {
                 // Stopped mid-way by a shutdown: no answer and no acknowledgement, so the broker
                 // hands the request to the next start of this node.
                 f.close();
-                inFlight.remove(id, f);
+                inFlight.remove(key(f.replyTopic, id), f);
+                return;
+            }
+            if (t == null && f.deadline != null && Instant.now().isAfter(f.deadline)) {
+                metrics.outcome(INTAKE, EngineMetrics.EXPIRED);
+                complete(f, errorJson(id, EXPIRED, f.request.expiresAt() != null ? "expires_at" : "ttl_s",
+                        "the request expired at " + f.deadline + " before its answer was done"));
                 return;
             }
             Throwable cause = t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
@@ -697,14 +871,14 @@ public class MqttIntake {
         }
         byte[] body = okJson(f, o);
         // On disk before it is published: a redelivery after a crash is answered from here.
-        cache.put(id, body);
+        cache.put(f.replyTopic, id, f.hash, body);
         complete(f, body);
     }
 
     private void complete(InFlight f, byte[] body) {
         deliver(f.replyTopic, body).whenComplete((v, e) -> {
             List<Incoming> deliveries = f.close();
-            inFlight.remove(f.request.id(), f);
+            inFlight.remove(key(f.replyTopic, f.request.id()), f);
             if (e == null) {
                 deliveries.forEach(this::ack);
             }
@@ -713,9 +887,11 @@ public class MqttIntake {
 
     /** Answers a request with an error, then acknowledges it. */
     private void reply(Incoming in, RequestError e) {
-        // A request whose reply_to is unusable is not listening on the default topic either.
-        String topic = e.replyTo() != null ? e.replyTo()
-                : e.id() != null && !e.code().equals(RequestError.INVALID_REPLY_TO) ? topics.responses(e.id()) : topics.errors();
+        // A request whose reply_to is unusable is not listening on the default topic either; and
+        // nothing is ever published to a reply_to outside the allowed prefixes.
+        boolean replyOk = e.replyTo() != null && replyPolicy.allows(e.replyTo());
+        String topic = replyOk ? e.replyTo()
+                : e.replyTo() == null && e.id() != null && !e.code().equals(RequestError.INVALID_REPLY_TO) ? topics.responses(e.id()) : topics.errors();
         byte[] body = errorJson(e.id(), e.code(), e.param(), e.getMessage());
         deliver(topic, body).thenRun(() -> ack(in));
     }
@@ -727,6 +903,9 @@ public class MqttIntake {
         n.put("kind", f.request.kind().wire());
         n.put("text", o.text());
         n.put("finish_reason", o.finishReason().openAi());
+        if (o.finishReason().truncatedBy() != null) {
+            n.put("truncated_by", o.finishReason().truncatedBy());
+        }
         ObjectNode usage = n.putObject("usage");
         usage.put("prompt_tokens", o.promptTokens());
         usage.put("completion_tokens", o.completionTokens());
@@ -862,7 +1041,7 @@ public class MqttIntake {
         FitVerdict v = engine.verdict();
         boolean fits = v != null && v.fits();
         boolean saturated = engine.saturated();
-        boolean healthy = st.ready() && fits && !saturated && engine.backendHealthy();
+        boolean healthy = dev.edgellm.service.health.EngineHealthChecks.EngineReady.ready(engine);
         Map<String, Object> s = new LinkedHashMap<>();
         s.put("node", nodeId);
         s.put("status", "online");
@@ -912,12 +1091,41 @@ public class MqttIntake {
         m.put("waiting", inbox.size() + (pausedForPlace ? 1 : 0));
         m.put("in_flight", inFlight.size());
         m.put("cached_responses", cache.count());
+        m.put("inbox_capacity", inbox.remainingCapacity() + inbox.size());
+        m.put("failed_cycles", failedCycles);
+        m.put("last_problem", lastProblem);
+        m.put("reply_prefixes", replyPolicy.prefixes());
         m.put("state_dir", stateDir.toString());
         return m;
     }
 
     public boolean connected() {
         return connected;
+    }
+
+    /** Whether the intake runs at all (enabled and started). */
+    public boolean running() {
+        return running;
+    }
+
+    /** Connection cycles failed in a row. */
+    public int failedCycles() {
+        return failedCycles;
+    }
+
+    /** What went wrong last with the connection, null when nothing did. */
+    public String lastProblem() {
+        return lastProblem;
+    }
+
+    /** Counters for the metrics. */
+    public MqttMetrics mqttMetrics() {
+        return mqttMetrics;
+    }
+
+    /** Requests waiting in the inbox. */
+    public int inboxDepth() {
+        return inbox.size();
     }
 
     public String nodeId() {

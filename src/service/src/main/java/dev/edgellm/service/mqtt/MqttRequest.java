@@ -22,9 +22,21 @@ import java.util.Map;
  * @param instructions {@code summarize}: what to do with the data, null for the default
  * @param sampling     max_tokens, temperature, seed and the other sampling fields
  * @param stream       send text chunks to {@code <reply topic>/stream} as they are generated
+ * @param expiresAt    {@code expires_at}: answer {@code expired} instead of running it after this instant; null for none
+ * @param ttlSeconds   {@code ttl_s}: the same, counted from when this node received it; null for none
  */
 public record MqttRequest(String id, Kind kind, String replyTo, String prompt, List<ChatMessage> messages, String text,
-                          List<Map<String, Object>> records, String instructions, Sampling sampling, boolean stream) {
+                          List<Map<String, Object>> records, String instructions, Sampling sampling, boolean stream,
+                          java.time.Instant expiresAt, Double ttlSeconds) {
+
+    /** When the work goes stale, for a request received at {@code receivedAt}; null when never. */
+    public java.time.Instant deadline(java.time.Instant receivedAt) {
+        java.time.Instant ttl = ttlSeconds == null ? null : receivedAt.plusMillis((long) Math.ceil(ttlSeconds * 1000));
+        if (ttl == null) {
+            return expiresAt;
+        }
+        return expiresAt == null || ttl.isBefore(expiresAt) ? ttl : expiresAt;
+    }
 
     /** What a request asks for. */
     public enum Kind {

@@ -93,6 +93,11 @@ public final class MqttRequestParser {
                 root.get("stop"));
         Boolean stream = f.bool("stream");
         String instructions = f.string("instructions");
+        java.time.Instant expiresAt = expiresAt(f, root.get("expires_at"));
+        Double ttl = f.number("ttl_s");
+        if (ttl != null && !(ttl > 0 && ttl <= 366 * 86400.0)) {
+            throw f.error("ttl_s", "ttl_s must be a number of seconds above 0 (at most a year), got " + ttl);
+        }
         return switch (kind) {
             case GENERATE -> {
                 if (instructions != null) {
@@ -102,7 +107,7 @@ public final class MqttRequestParser {
                 if (prompt == null || prompt.isEmpty()) {
                     throw f.error("prompt", "a generate request needs a non-empty \"prompt\" string");
                 }
-                yield new MqttRequest(id, kind, replyTo, prompt, List.of(), null, List.of(), null, sampling, Boolean.TRUE.equals(stream));
+                yield new MqttRequest(id, kind, replyTo, prompt, List.of(), null, List.of(), null, sampling, Boolean.TRUE.equals(stream), expiresAt, ttl);
             }
             case CHAT -> {
                 List<ChatMessage> messages = messages(f, root.get("messages"));
@@ -112,7 +117,7 @@ public final class MqttRequestParser {
                     }
                     messages.addFirst(new ChatMessage("system", instructions));
                 }
-                yield new MqttRequest(id, kind, replyTo, null, List.copyOf(messages), null, List.of(), null, sampling, Boolean.TRUE.equals(stream));
+                yield new MqttRequest(id, kind, replyTo, null, List.copyOf(messages), null, List.of(), null, sampling, Boolean.TRUE.equals(stream), expiresAt, ttl);
             }
             case SUMMARIZE -> {
                 String text = f.string("text");
@@ -120,9 +125,31 @@ public final class MqttRequestParser {
                 if ((text == null || text.isBlank()) && records.isEmpty()) {
                     throw f.error("text", "a summarize request needs \"text\" and/or \"records\" (a list of JSON objects)");
                 }
-                yield new MqttRequest(id, kind, replyTo, null, List.of(), text, records, instructions, sampling, Boolean.TRUE.equals(stream));
+                yield new MqttRequest(id, kind, replyTo, null, List.of(), text, records, instructions, sampling, Boolean.TRUE.equals(stream), expiresAt, ttl);
             }
         };
+    }
+
+    /** {@code expires_at}: an ISO-8601 instant ({@code 2026-05-01T10:00:00Z}) or seconds since the epoch. */
+    private static java.time.Instant expiresAt(Fields f, JsonNode n) throws RequestError {
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        if (n.isNumber()) {
+            double s = n.doubleValue();
+            if (!(s > 0 && s < 1e11)) {
+                throw f.error("expires_at", "expires_at must be seconds since 1970 or an ISO-8601 time, got " + n);
+            }
+            return java.time.Instant.ofEpochMilli((long) (s * 1000));
+        }
+        if (n.isTextual()) {
+            try {
+                return java.time.OffsetDateTime.parse(n.asText()).toInstant();
+            } catch (java.time.format.DateTimeParseException e) {
+                throw f.error("expires_at", "expires_at must be an ISO-8601 time with a zone (2026-05-01T10:00:00Z) or seconds since 1970, got " + n);
+            }
+        }
+        throw f.error("expires_at", "expires_at must be an ISO-8601 time or a number of seconds since 1970, not " + type(n));
     }
 
     private static Kind kind(JsonNode root, String id, String replyTo) throws RequestError {

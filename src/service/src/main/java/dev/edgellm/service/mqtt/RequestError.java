@@ -20,6 +20,14 @@ public final class RequestError extends Exception {
     public static final String CONTEXT_LENGTH_EXCEEDED = "context_length_exceeded";
     public static final String MODEL_NOT_LOADED = "model_not_loaded";
     public static final String ENGINE_FAILURE = "engine_failure";
+    /** Another request (a different payload) already used this id on this reply topic. */
+    public static final String DUPLICATE_ID_CONFLICT = "duplicate_id_conflict";
+    /** The request's {@code expires_at} / {@code ttl_s} passed before it could run. */
+    public static final String EXPIRED = "expired";
+    /** The node's inbox was full; the request was dropped (QoS 0) or refused. */
+    public static final String OVERLOADED = "overloaded";
+    /** A retained message on a request topic: it would run again on every subscription. */
+    public static final String RETAINED_REQUEST = "retained_request";
 
     private final transient String id;
     private final transient String replyTo;

@@ -16,6 +16,8 @@ import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Namespace;
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
+import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.Probe;
 import io.fabric8.kubernetes.api.model.Quantity;
@@ -64,7 +66,13 @@ class KubernetesManifestsTest {
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
     private static final Map<String, Class<?>> KINDS = Map.of(
             "Namespace", Namespace.class, "ServiceAccount", ServiceAccount.class, "ConfigMap", ConfigMap.class,
-            "DaemonSet", DaemonSet.class, "Service", Service.class, "NetworkPolicy", NetworkPolicy.class);
+            "DaemonSet", DaemonSet.class, "Service", Service.class, "NetworkPolicy", NetworkPolicy.class,
+            "PersistentVolumeClaim", PersistentVolumeClaim.class);
+    /** Quarkus settings the manifests may set besides the service's own (edgellm.*). */
+    private static final Set<String> QUARKUS_VARIABLES = Set.of("QUARKUS_HTTP_HOST", "QUARKUS_MANAGEMENT_HOST");
+    /** Volume types Pod Security "restricted" allows. */
+    private static final Set<String> RESTRICTED_VOLUMES = Set.of("configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
+            "persistentVolumeClaim", "projected", "secret");
     private static final Set<String> KUSTOMIZATION_KEYS = Set.of("apiVersion", "kind", "namespace", "labels", "resources",
             "patches", "images", "namePrefix", "nameSuffix", "commonAnnotations", "configMapGenerator", "components");
     /** Runtime the service needs beyond the engine's estimate (Quarkus, HTTP, MQTT); see the ConfigMap. */
@@ -158,10 +166,12 @@ class KubernetesManifestsTest {
         ConfigMap cm = typed(rendered, "ConfigMap", ConfigMap.class);
         Service svc = typed(rendered, "Service", Service.class);
         NetworkPolicy np = typed(rendered, "NetworkPolicy", NetworkPolicy.class);
-        typed(rendered, "Namespace", Namespace.class);
+        Namespace ns = typed(rendered, "Namespace", Namespace.class);
         typed(rendered, "ServiceAccount", ServiceAccount.class);
         Properties app = applicationProperties();
         int httpPort = Integer.parseInt(app.getProperty("quarkus.http.port", "8080"));
+        int managementPort = Integer.parseInt(app.getProperty("quarkus.management.port", "9000"));
+        assertEquals("true", app.getProperty("quarkus.management.enabled"), "health and metrics on the management interface");
         String where = variant.getFileName().toString();
 
         // everything lands in one namespace
@@ -181,8 +191,10 @@ class KubernetesManifestsTest {
                 where + ": " + c.getImage() + " is the image the build makes (" + image + ", or a driver variant of it)");
         assertTrue(pod.getNodeSelector().containsKey("edgellm.dev/enabled"), where + ": runs only on selected nodes");
 
-        // the HTTP port and the probes on the service's health endpoints
+        // the HTTP port, the management port and the probes on the service's health endpoints there
         assertEquals(httpPort, c.getPorts().stream().filter(p -> "http".equals(p.getName())).findFirst().orElseThrow().getContainerPort(), where + ": http port");
+        assertEquals(managementPort, c.getPorts().stream().filter(p -> "management".equals(p.getName())).findFirst().orElseThrow().getContainerPort(),
+                where + ": management port");
         assertEquals("/q/health", app.getProperty("quarkus.smallrye-health.root-path", "/q/health"));
         probe(where, "startup", c.getStartupProbe());
         probe(where, "readiness", c.getReadinessProbe());
@@ -190,18 +202,53 @@ class KubernetesManifestsTest {
         assertTrue(c.getStartupProbe().getPeriodSeconds() * c.getStartupProbe().getFailureThreshold() >= 120,
                 where + ": the startup probe allows minutes for model loading");
 
-        // security
+        // security: Pod Security "restricted", enforced by the namespace
+        assertEquals("restricted", ns.getMetadata().getLabels().get("pod-security.kubernetes.io/enforce"), where + ": namespace enforces restricted");
         assertEquals(Boolean.TRUE, pod.getSecurityContext().getRunAsNonRoot(), where + ": runAsNonRoot");
-        assertEquals(Boolean.FALSE, c.getSecurityContext().getAllowPrivilegeEscalation(), where + ": allowPrivilegeEscalation");
-        assertEquals(Boolean.TRUE, c.getSecurityContext().getReadOnlyRootFilesystem(), where + ": readOnlyRootFilesystem");
-        assertTrue(c.getSecurityContext().getCapabilities().getDrop().contains("ALL"), where + ": capabilities dropped");
-        assertFalse(Boolean.TRUE.equals(c.getSecurityContext().getPrivileged()), where + ": not privileged");
+        assertEquals("RuntimeDefault", pod.getSecurityContext().getSeccompProfile().getType(), where + ": seccomp");
+        List<Container> all = new ArrayList<>(pod.getContainers());
+        if (pod.getInitContainers() != null) {
+            all.addAll(pod.getInitContainers());
+        }
+        for (Container k : all) {
+            String w = where + ": container " + k.getName();
+            assertEquals(Boolean.FALSE, k.getSecurityContext().getAllowPrivilegeEscalation(), w + ": allowPrivilegeEscalation");
+            assertEquals(Boolean.TRUE, k.getSecurityContext().getReadOnlyRootFilesystem(), w + ": readOnlyRootFilesystem");
+            assertTrue(k.getSecurityContext().getCapabilities().getDrop().contains("ALL"), w + ": capabilities dropped");
+            assertFalse(Boolean.TRUE.equals(k.getSecurityContext().getPrivileged()), w + ": not privileged");
+            assertNotNull(k.getResources().getLimits().get("memory"), w + ": memory limit");
+        }
         assertEquals(Boolean.FALSE, pod.getAutomountServiceAccountToken(), where + ": no API token");
+        for (Volume v : pod.getVolumes()) {
+            Map<String, Object> raw = YAML.convertValue(v, Map.class);
+            raw.remove("name");
+            assertTrue(RESTRICTED_VOLUMES.containsAll(raw.keySet()), where + ": volume " + v.getName() + " is " + raw.keySet()
+                    + ", which Pod Security restricted forbids (no hostPath)");
+        }
+        // the state survives the pod: a claim, one subdirectory per node
+        Volume state = pod.getVolumes().stream().filter(v -> v.getName().equals("state")).findFirst().orElseThrow();
+        assertNotNull(state.getPersistentVolumeClaim(), where + ": the state volume is a claim, not an emptyDir");
+        typed(rendered, "PersistentVolumeClaim", PersistentVolumeClaim.class);
+        assertEquals("$(EDGELLM_NODE_ID)", c.getVolumeMounts().stream().filter(m -> m.getName().equals("state")).findFirst().orElseThrow()
+                .getSubPathExpr(), where + ": each node's pod in its own directory of the claim");
 
-        // JVM flags for the Vector API and native access
-        String jdkOptions = c.getEnv().stream().filter(e -> e.getName().equals("JDK_JAVA_OPTIONS")).map(EnvVar::getValue).findFirst().orElse("");
-        assertTrue(jdkOptions.contains("--add-modules=jdk.incubator.vector"), where + ": JDK_JAVA_OPTIONS adds the Vector API module");
-        assertTrue(jdkOptions.contains("--enable-native-access=ALL-UNNAMED"), where + ": JDK_JAVA_OPTIONS enables native access");
+        // JVM options come from the image's jvm.options; the manifests set none of their own
+        for (EnvVar e : c.getEnv()) {
+            assertFalse(Set.of("JDK_JAVA_OPTIONS", "JAVA_TOOL_OPTIONS", "JAVA_OPTS").contains(e.getName()), where + ": " + e.getName()
+                    + " would override jvm.options");
+        }
+
+        // the API listens on the pod address, so it has keys (a Secret mounted as the keys file); MQTT over TLS with credentials
+        assertEquals("0.0.0.0", cm.getData().get("QUARKUS_HTTP_HOST"), where + ": the API is reachable in the pod network");
+        String keysFile = cm.getData().get("EDGELLM_API_KEYS_FILE");
+        assertNotNull(keysFile, where + ": API keys file");
+        VolumeMount keys = c.getVolumeMounts().stream().filter(m -> keysFile.startsWith(m.getMountPath() + "/")).findFirst().orElseThrow();
+        assertNotNull(pod.getVolumes().stream().filter(v -> v.getName().equals(keys.getName())).findFirst().orElseThrow().getSecret(),
+                where + ": the keys file comes from a Secret");
+        assertEquals("true", cm.getData().get("EDGELLM_MQTT_TLS_ENABLED"), where + ": MQTT over TLS");
+        assertEquals("8883", cm.getData().get("EDGELLM_MQTT_PORT"), where + ": the broker's TLS port");
+        assertTrue(c.getEnv().stream().anyMatch(e -> e.getName().equals("EDGELLM_MQTT_PASSWORD") && e.getValueFrom().getSecretKeyRef() != null),
+                where + ": the MQTT password comes from a Secret");
 
         // configuration: every EDGELLM_* variable names a real property
         assertEquals(cm.getMetadata().getName(), c.getEnvFrom().getFirst().getConfigMapRef().getName(), where + ": envFrom the ConfigMap");
@@ -209,7 +256,7 @@ class KubernetesManifestsTest {
         List<String> names = new ArrayList<>(cm.getData().keySet());
         c.getEnv().forEach(e -> names.add(e.getName()));
         for (String name : names) {
-            assertTrue(known.contains(name) || name.equals("JDK_JAVA_OPTIONS"), where + ": " + name + " is not a setting of the service (known: " + known + ")");
+            assertTrue(known.contains(name) || QUARKUS_VARIABLES.contains(name), where + ": " + name + " is not a setting of the service (known: " + known + ")");
         }
 
         // the model file lies under the read-only models mount
@@ -234,15 +281,53 @@ class KubernetesManifestsTest {
         assertTrue(podLabels.entrySet().containsAll(svc.getSpec().getSelector().entrySet()), where + ": Service selects the pods");
         assertEquals("http", svc.getSpec().getPorts().getFirst().getTargetPort().getStrVal(), where + ": Service targets the http port");
         assertTrue(podLabels.entrySet().containsAll(np.getSpec().getPodSelector().getMatchLabels().entrySet()), where + ": NetworkPolicy selects the pods");
-        assertTrue(np.getSpec().getIngress().stream().flatMap(i -> i.getPorts().stream())
-                .allMatch(p -> p.getPort().getIntVal() == httpPort), where + ": ingress only to the http port");
+        assertEquals(1, svc.getSpec().getPorts().size(), where + ": the Service exposes the API only");
         assertTrue(np.getSpec().getPolicyTypes().containsAll(List.of("Ingress", "Egress")), where + ": ingress and egress are both restricted");
+        for (var rule : np.getSpec().getIngress()) {
+            List<Integer> ports = rule.getPorts().stream().map(p -> p.getPort().getIntVal()).toList();
+            assertEquals(1, ports.size(), where + ": one port per ingress rule");
+            for (var peer : rule.getFrom()) {
+                var nsSel = peer.getNamespaceSelector();
+                assertNotNull(nsSel, where + ": every ingress peer names its namespaces");
+                boolean named = nsSel.getMatchLabels() != null && nsSel.getMatchLabels().containsKey("kubernetes.io/metadata.name")
+                        || nsSel.getMatchExpressions() != null && nsSel.getMatchExpressions().stream()
+                                .anyMatch(e -> e.getKey().equals("kubernetes.io/metadata.name") && e.getOperator().equals("In") && !e.getValues().isEmpty());
+                assertTrue(named, where + ": ingress from namespaces named by kubernetes.io/metadata.name, not any namespace: " + nsSel);
+                boolean monitoring = nsSel.getMatchLabels() != null && "monitoring".equals(nsSel.getMatchLabels().get("kubernetes.io/metadata.name"));
+                if (monitoring) {
+                    assertEquals(List.of(managementPort), ports, where + ": monitoring reaches the management port only");
+                } else {
+                    assertEquals(List.of(httpPort), ports, where + ": API clients reach the API port only");
+                }
+            }
+        }
+        assertTrue(np.getSpec().getEgress().stream().flatMap(e -> e.getPorts().stream()).noneMatch(p -> p.getPort().getIntVal() == 1883),
+                where + ": MQTT only over TLS");
     }
 
     private static void probe(String where, String kind, Probe p) {
         assertNotNull(p, where + ": " + kind + " probe");
         assertEquals(PROBE_PATHS.get(kind), p.getHttpGet().getPath(), where + ": " + kind + " probe path");
-        assertEquals("http", p.getHttpGet().getPort().getStrVal(), where + ": " + kind + " probe port");
+        assertEquals("management", p.getHttpGet().getPort().getStrVal(), where + ": " + kind + " probe on the management port");
+    }
+
+    /** The broker's ACL covers the node's own, fleet and pool requests and confines its writes to its level and the reply prefix. */
+    @Test
+    void theMosquittoAclConfinesEachNode() throws IOException {
+        List<String> acl = Files.readAllLines(K8S.resolve("mosquitto/acl")).stream().map(String::strip)
+                .filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
+        for (String line : List.of("pattern read edgellm/%u/requests", "pattern read edgellm/all/requests", "pattern read edgellm/pool/requests",
+                "pattern readwrite edgellm/%u/#", "pattern write edgellm/replies/#")) {
+            assertTrue(acl.contains(line), "ACL has '" + line + "': " + acl);
+        }
+        assertTrue(acl.stream().filter(l -> l.startsWith("pattern")).noneMatch(l -> l.contains("write edgellm/#") || l.contains("write #")),
+                "no node may write everywhere");
+        String conf = Files.readString(K8S.resolve("mosquitto/mosquitto.conf"));
+        assertTrue(conf.contains("allow_anonymous false") && conf.contains("listener 8883") && conf.contains("acl_file"), conf);
+        Matcher m = Pattern.compile("(?m)^max_packet_size (\\d+)").matcher(conf);
+        assertTrue(m.find(), "the broker limits packet size");
+        long maxPayload = 64 * 1024;
+        assertTrue(Long.parseLong(m.group(1)) <= maxPayload + 2 + 65535 + 2, "no packet the node would not read can reach it");
     }
 
     /** What the service's own memory check will ask for with this ConfigMap's model, context and overhead. */

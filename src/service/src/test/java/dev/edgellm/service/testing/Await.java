@@ -8,7 +8,21 @@ import java.util.function.BooleanSupplier;
 
 /** Polling for asynchronous state: the model loads in the background while HTTP already answers. */
 public final class Await {
+    static {
+        closeConnections();
+    }
+
     private Await() {}
+
+    /**
+     * RestAssured opens a client (and a connection) per request and leaves it open until garbage
+     * collection; polling every 20 ms would pile up hundreds of idle connections against the
+     * service's {@code quarkus.http.limits.max-connections}. Every test request asks the server to
+     * close its connection instead.
+     */
+    public static void closeConnections() {
+        io.restassured.RestAssured.requestSpecification = new io.restassured.builder.RequestSpecBuilder().addHeader("Connection", "close").build();
+    }
 
     /**
      * Waits up to 60 s for {@code condition}. A refused connection counts as "not yet" and is
@@ -56,7 +70,8 @@ public final class Await {
 
     /** Waits until the model is loaded ({@code /q/health/started} is UP). */
     public static void modelLoaded() throws InterruptedException {
-        until("the model to load (/q/health/started UP)", () -> given().get("/q/health/started").then().extract().statusCode() == 200);
+        closeConnections();
+        until("the model to load (/q/health/started UP)", () -> Management.given().get("/q/health/started").then().extract().statusCode() == 200);
     }
 
     /** Waits until loading has failed. */

@@ -78,6 +78,48 @@ public final class Profiles {
         }
     }
 
+    /** The API key of {@link Secured} given in {@code edgellm.api.keys}. */
+    public static final String API_KEY = "test-key-0123456789abcdef";
+    /** The API key of {@link Secured} in its keys file, at the start. */
+    public static final String FILE_KEY = "file-key-0123456789abcdef";
+    /** Where the keys file's path is kept: a system property, which the test and the profile share whatever class loader each has. */
+    private static final String KEYS_FILE_PROPERTY = "test.api.keys-file";
+
+    /** The keys file of {@link Secured} (created once per test JVM). */
+    public static Path keysFile() {
+        synchronized (System.class) {
+            String p = System.getProperty(KEYS_FILE_PROPERTY);
+            if (p != null) {
+                return Path.of(p);
+            }
+            try {
+                Path f = java.nio.file.Files.createTempFile("edgellm-api-keys", ".txt");
+                java.nio.file.Files.writeString(f, "# API keys of the Secured test profile\n" + FILE_KEY + "\n");
+                System.setProperty(KEYS_FILE_PROPERTY, f.toString());
+                return f;
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    /**
+     * Gemma with API keys (one configured, one in a keys file), a one-second body timeout and a
+     * two-second budget per request.
+     */
+    public static class Secured implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            Map<String, String> m = common();
+            m.put("edgellm.model.path", gemma().toString());
+            m.put("edgellm.api.keys", API_KEY);
+            m.put("edgellm.api.keys-file", keysFile().toString());
+            m.put("edgellm.api.body-timeout", "1s");
+            m.put("edgellm.limits.max-request-time", "2s");
+            return m;
+        }
+    }
+
     /** Gemma with the MQTT intake on: small payload limit, every streamed piece a chunk, quick status. */
     static Map<String, String> mqtt() {
         Map<String, String> m = common();
@@ -89,6 +131,8 @@ public final class Profiles {
         m.put("edgellm.mqtt.status-interval", "2s");
         m.put("edgellm.mqtt.reconnect.min-backoff", "200ms");
         m.put("edgellm.mqtt.reconnect.max-backoff", "2s");
+        m.put("edgellm.mqtt.reply-prefixes", "test/replies/");
+        m.put("edgellm.mqtt.inbox-size", "4");
         return m;
     }
 

@@ -75,6 +75,12 @@ public final class TestMqtt implements AutoCloseable {
         publish(topic, payload.getBytes(StandardCharsets.UTF_8));
     }
 
+    /** Publishes with QoS 0 (fire and forget: only written to the socket). */
+    public void publishQos0(String topic, String payload) throws Exception {
+        client.publish(topic, Buffer.buffer(payload.getBytes(StandardCharsets.UTF_8)), MqttQoS.AT_MOST_ONCE, false, false)
+                .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
     public void publish(String topic, byte[] payload) throws Exception {
         client.publish(topic, Buffer.buffer(payload), MqttQoS.AT_LEAST_ONCE, false, false).toCompletionStage().toCompletableFuture()
                 .get(10, TimeUnit.SECONDS);

@@ -29,7 +29,8 @@ public final class Responses {
 
     @RegisterForReflection
     public record ChatCompletion(String id, String object, long created, String model, List<ChatChoice> choices, Usage usage,
-                                 @JsonProperty("system_fingerprint") String systemFingerprint, Timings timings) {}
+                                 @JsonProperty("system_fingerprint") String systemFingerprint, Timings timings,
+                                 @JsonProperty("truncated_by") @JsonInclude(JsonInclude.Include.NON_NULL) String truncatedBy) {}
 
     @RegisterForReflection
     @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -41,7 +42,8 @@ public final class Responses {
     @RegisterForReflection
     public record ChatChunk(String id, String object, long created, String model,
                             @JsonProperty("system_fingerprint") String systemFingerprint, List<ChunkChoice> choices,
-                            @JsonInclude(JsonInclude.Include.NON_NULL) Usage usage) {}
+                            @JsonInclude(JsonInclude.Include.NON_NULL) Usage usage,
+                            @JsonProperty("truncated_by") @JsonInclude(JsonInclude.Include.NON_NULL) String truncatedBy) {}
 
     @RegisterForReflection
     public record CompletionChoice(String text, int index, Object logprobs, @JsonProperty("finish_reason") String finishReason) {}
@@ -50,7 +52,8 @@ public final class Responses {
     public record Completion(String id, String object, long created, String model,
                              @JsonProperty("system_fingerprint") String systemFingerprint, List<CompletionChoice> choices,
                              @JsonInclude(JsonInclude.Include.NON_NULL) Usage usage,
-                             @JsonInclude(JsonInclude.Include.NON_NULL) Timings timings) {}
+                             @JsonInclude(JsonInclude.Include.NON_NULL) Timings timings,
+                             @JsonProperty("truncated_by") @JsonInclude(JsonInclude.Include.NON_NULL) String truncatedBy) {}
 
     @RegisterForReflection
     public record ModelCard(String id, String object, long created, @JsonProperty("owned_by") String ownedBy,

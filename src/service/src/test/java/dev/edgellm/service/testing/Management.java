@@ -1,0 +1,61 @@
+package dev.edgellm.service.testing;
+
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
+import io.restassured.RestAssured;
+import io.restassured.specification.RequestSpecification;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Map;
+
+/**
+ * The management interface (health and metrics) of the application under test: every test
+ * application gets it on a free port (this resource applies to all Quarkus tests), and tests
+ * reach it with {@link #given()}. The port travels in a system property, shared by the test and
+ * the resource whichever class loader each was loaded by.
+ */
+@QuarkusTestResource(Management.Port.class)
+public final class Management {
+    /** The management port of the application under test. */
+    public static final String PORT_PROPERTY = "management.test.port";
+
+    private Management() {}
+
+    public static int port() {
+        String p = System.getProperty(PORT_PROPERTY);
+        if (p == null) {
+            throw new IllegalStateException("no management port was assigned");
+        }
+        return Integer.parseInt(p);
+    }
+
+    /** A request to the management interface ({@code /q/health/*}, {@code /q/metrics}). */
+    public static RequestSpecification given() {
+        Await.closeConnections();
+        return RestAssured.given().port(port());
+    }
+
+    /**
+     * Picks free ports before each application starts: one for the management interface and one for
+     * the API (not port 0: Micrometer's HTTP server metrics tag a fixed port and cannot register one
+     * server with the tag and one without).
+     */
+    public static class Port implements QuarkusTestResourceLifecycleManager {
+        @Override
+        public Map<String, String> start() {
+            try {
+                String port = Integer.toString(Mosquitto.freePort());
+                String http = Integer.toString(Mosquitto.freePort());
+                System.setProperty(PORT_PROPERTY, port);
+                return Map.of("quarkus.management.port", port, "quarkus.management.test-port", port,
+                        "quarkus.http.port", http, "quarkus.http.test-port", http);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        @Override
+        public void stop() {
+        }
+    }
+}
