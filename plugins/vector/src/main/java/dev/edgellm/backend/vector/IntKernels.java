@@ -14,6 +14,7 @@ import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 
 /**
@@ -135,13 +136,24 @@ final class IntKernels {
      * {@code xd/xo[s0 + t*blocks ..]}, its results at {@code out[o0 + t*rows + ..]}.
      */
     static void gemm4Q4_0Q8_0(long base, int blocks, long bb, int cols, short[] xq, int x0, float[] xd, short[] xo, int s0,
-                               float[] out, int o0, int rows, int g) {
-        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a10 = FloatVector.zero(F), a11 = FloatVector.zero(F);
-        FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a30 = FloatVector.zero(F), a31 = FloatVector.zero(F);
-        long p = base + (long) g * blocks * bb;
+                               float[] out, int o0, int rows, int g, int b0, int b1) {
+        // blocks [b0, b1): a column chunk; from the second chunk on, the sums so far are in out
+        int an = Math.min(R, rows - (g) * R);
+        int ao = o0 + (g) * R;
+        VectorMask<Float> am0 = F.indexInRange(0, an);
+        VectorMask<Float> am1 = F.indexInRange(L, an);
+        FloatVector a00 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 0 * rows, am0);
+        FloatVector a01 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 0 * rows + L, am1);
+        FloatVector a10 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 1 * rows, am0);
+        FloatVector a11 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 1 * rows + L, am1);
+        FloatVector a20 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 2 * rows, am0);
+        FloatVector a21 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 2 * rows + L, am1);
+        FloatVector a30 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 3 * rows, am0);
+        FloatVector a31 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 3 * rows + L, am1);
+        long p = base + ((long) g * blocks + b0) * bb;
         int x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
         int s1 = s0 + blocks, s2 = s1 + blocks, s3 = s2 + blocks;
-        for (int b = 0; b < blocks; b++, p += bb) {
+        for (int b = b0; b < b1; b++, p += bb) {
             ShortVector c0 = ShortVector.broadcast(S, xo[s0 + b]);
             ShortVector c1 = ShortVector.broadcast(S, xo[s1 + b]);
             ShortVector c2 = ShortVector.broadcast(S, xo[s2 + b]);
@@ -172,8 +184,8 @@ final class IntKernels {
             a30 = a30.add(((FloatVector) c3.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m3)));
             a31 = a31.add(((FloatVector) c3.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m3)));
         }
-        int n = Math.min(R, rows - g * R);
-        int o = o0 + g * R;
+        int n = an;
+        int o = ao;
         if (n == R) {
             a00.intoArray(out, o);
             a01.intoArray(out, o + L);
@@ -199,16 +211,37 @@ final class IntKernels {
      * Both groups must exist; the last one may be partial.
      */
     static void gemm2x4Q4_0Q8_0(long base, int blocks, long bb, int cols, short[] xq, int x0, float[] xd, short[] xo, int s0,
-                                 float[] out, int o0, int rows, int g) {
-        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a10 = FloatVector.zero(F), a11 = FloatVector.zero(F);
-        FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a30 = FloatVector.zero(F), a31 = FloatVector.zero(F);
-        FloatVector b00 = FloatVector.zero(F), b01 = FloatVector.zero(F), b10 = FloatVector.zero(F), b11 = FloatVector.zero(F);
-        FloatVector b20 = FloatVector.zero(F), b21 = FloatVector.zero(F), b30 = FloatVector.zero(F), b31 = FloatVector.zero(F);
-        long p = base + (long) g * blocks * bb;
+                                 float[] out, int o0, int rows, int g, int b0, int b1) {
+        // blocks [b0, b1): a column chunk; from the second chunk on, the sums so far are in out
+        int an = Math.min(R, rows - (g) * R);
+        int ao = o0 + (g) * R;
+        VectorMask<Float> am0 = F.indexInRange(0, an);
+        VectorMask<Float> am1 = F.indexInRange(L, an);
+        FloatVector a00 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 0 * rows, am0);
+        FloatVector a01 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 0 * rows + L, am1);
+        FloatVector a10 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 1 * rows, am0);
+        FloatVector a11 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 1 * rows + L, am1);
+        FloatVector a20 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 2 * rows, am0);
+        FloatVector a21 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 2 * rows + L, am1);
+        FloatVector a30 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 3 * rows, am0);
+        FloatVector a31 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 3 * rows + L, am1);
+        int bn = Math.min(R, rows - (g + 1) * R);
+        int bo = o0 + (g + 1) * R;
+        VectorMask<Float> bm0 = F.indexInRange(0, bn);
+        VectorMask<Float> bm1 = F.indexInRange(L, bn);
+        FloatVector b00 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, bo + 0 * rows, bm0);
+        FloatVector b01 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, bo + 0 * rows + L, bm1);
+        FloatVector b10 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, bo + 1 * rows, bm0);
+        FloatVector b11 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, bo + 1 * rows + L, bm1);
+        FloatVector b20 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, bo + 2 * rows, bm0);
+        FloatVector b21 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, bo + 2 * rows + L, bm1);
+        FloatVector b30 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, bo + 3 * rows, bm0);
+        FloatVector b31 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, bo + 3 * rows + L, bm1);
+        long p = base + ((long) g * blocks + b0) * bb;
         long pn = p + (long) blocks * bb;
         int x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
         int s1 = s0 + blocks, s2 = s1 + blocks, s3 = s2 + blocks;
-        for (int b = 0; b < blocks; b++, p += bb, pn += bb) {
+        for (int b = b0; b < b1; b++, p += bb, pn += bb) {
             ShortVector c0 = ShortVector.broadcast(S, xo[s0 + b]);
             ShortVector c1 = ShortVector.broadcast(S, xo[s1 + b]);
             ShortVector c2 = ShortVector.broadcast(S, xo[s2 + b]);
@@ -268,7 +301,7 @@ final class IntKernels {
             b30 = b30.add(((FloatVector) e3.convertShape(VectorOperators.S2F, F, 0)).mul(f0.mul(m3)));
             b31 = b31.add(((FloatVector) e3.convertShape(VectorOperators.S2F, F, 1)).mul(f1.mul(m3)));
         }
-        int o = o0 + g * R;
+        int o = ao;
         a00.intoArray(out, o);
         a01.intoArray(out, o + L);
         a10.intoArray(out, o + rows);
@@ -277,8 +310,8 @@ final class IntKernels {
         a21.intoArray(out, o + 2 * rows + L);
         a30.intoArray(out, o + 3 * rows);
         a31.intoArray(out, o + 3 * rows + L);
-        int n = Math.min(R, rows - (g + 1) * R);
-        o += R;
+        int n = bn;
+        o = bo;
         if (n == R) {
             b00.intoArray(out, o);
             b01.intoArray(out, o + L);
@@ -340,13 +373,24 @@ final class IntKernels {
 
     /** {@link #gemm4Q4_0Q8_0} for Q8_0 weights. */
     static void gemm4Q8_0Q8_0(long base, int blocks, long bb, int cols, short[] xq, int x0, float[] xd, int s0,
-                               float[] out, int o0, int rows, int g) {
-        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a10 = FloatVector.zero(F), a11 = FloatVector.zero(F);
-        FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a30 = FloatVector.zero(F), a31 = FloatVector.zero(F);
-        long p = base + (long) g * blocks * bb;
+                               float[] out, int o0, int rows, int g, int b0, int b1) {
+        // blocks [b0, b1): a column chunk; from the second chunk on, the sums so far are in out
+        int an = Math.min(R, rows - (g) * R);
+        int ao = o0 + (g) * R;
+        VectorMask<Float> am0 = F.indexInRange(0, an);
+        VectorMask<Float> am1 = F.indexInRange(L, an);
+        FloatVector a00 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 0 * rows, am0);
+        FloatVector a01 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 0 * rows + L, am1);
+        FloatVector a10 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 1 * rows, am0);
+        FloatVector a11 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 1 * rows + L, am1);
+        FloatVector a20 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 2 * rows, am0);
+        FloatVector a21 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 2 * rows + L, am1);
+        FloatVector a30 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 3 * rows, am0);
+        FloatVector a31 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 3 * rows + L, am1);
+        long p = base + ((long) g * blocks + b0) * bb;
         int x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
         int s1 = s0 + blocks, s2 = s1 + blocks, s3 = s2 + blocks;
-        for (int b = 0; b < blocks; b++, p += bb) {
+        for (int b = b0; b < b1; b++, p += bb) {
             IntVector c00 = IntVector.zero(I), c01 = IntVector.zero(I), c10 = IntVector.zero(I), c11 = IntVector.zero(I);
             IntVector c20 = IntVector.zero(I), c21 = IntVector.zero(I), c30 = IntVector.zero(I), c31 = IntVector.zero(I);
             int q = b * QK;
@@ -383,8 +427,8 @@ final class IntKernels {
             a30 = a30.add(((FloatVector) c30.convert(VectorOperators.I2F, 0)).mul(d0.mul(m3)));
             a31 = a31.add(((FloatVector) c31.convert(VectorOperators.I2F, 0)).mul(d1.mul(m3)));
         }
-        int n = Math.min(R, rows - g * R);
-        int o = o0 + g * R;
+        int n = an;
+        int o = ao;
         if (n == R) {
             a00.intoArray(out, o);
             a01.intoArray(out, o + L);

@@ -270,27 +270,35 @@ public final class VectorBackend extends CpuBackend {
                 }
                 return;
             }
-            // prompt batches: row groups in pairs (a task's range is in pairs, see matmul)
+            // prompt batches: row groups in pairs (a task's range is in pairs, see matmul), columns in
+            // chunks so a chunk's activations for the whole batch stay in L2 while the pairs pass
             int groups = w.groups();
-            for (int pair = from; pair < to; pair++) {
-                int g = 2 * pair;
-                boolean two = q4 && g + 1 < groups;
-                int t = 0;
-                for (; t + 4 <= n; t += 4) {
-                    if (two) {
-                        IntKernels.gemm2x4Q4_0Q8_0(base, blocks, bb, cols, q, t * cols, d, o, t * blocks, out, t * rows, rows, g);
-                    } else {
-                        for (int h = g; h < Math.min(g + 2, groups); h++) {
+            int chunk = Gemm.chunk(cols) / QK;
+            for (int b0 = 0; b0 < blocks; b0 += chunk) {
+                int b1 = Math.min(blocks, b0 + chunk);
+                for (int pair = from; pair < to; pair++) {
+                    int g = 2 * pair;
+                    int g1 = Math.min(g + 2, groups);
+                    for (int t = 0; t + 4 <= n; t += 4) {
+                        if (q4 && g + 1 < groups) {
+                            IntKernels.gemm2x4Q4_0Q8_0(base, blocks, bb, cols, q, t * cols, d, o, t * blocks, out, t * rows, rows, g, b0, b1);
+                            continue;
+                        }
+                        for (int h = g; h < g1; h++) {
                             if (q4) {
-                                IntKernels.gemm4Q4_0Q8_0(base, blocks, bb, cols, q, t * cols, d, o, t * blocks, out, t * rows, rows, h);
+                                IntKernels.gemm4Q4_0Q8_0(base, blocks, bb, cols, q, t * cols, d, o, t * blocks, out, t * rows, rows, h, b0, b1);
                             } else {
-                                IntKernels.gemm4Q8_0Q8_0(base, blocks, bb, cols, q, t * cols, d, t * blocks, out, t * rows, rows, h);
+                                IntKernels.gemm4Q8_0Q8_0(base, blocks, bb, cols, q, t * cols, d, t * blocks, out, t * rows, rows, h, b0, b1);
                             }
                         }
                     }
                 }
+            }
+            // tokens past the last whole 4-token tile, one at a time over all columns
+            for (int pair = from; pair < to; pair++) {
+                int g = 2 * pair;
                 int g1 = Math.min(g + 2, groups);
-                for (; t < n; t++) {
+                for (int t = n - n % 4; t < n; t++) {
                     if (q4) {
                         IntKernels.matvecQ4_0Q8_0(base, blocks, bb, q, t * cols, d, o, t * blocks, out, t * rows, rows, g, g1);
                     } else {
