@@ -51,6 +51,8 @@ public final class VectorBackend extends CpuBackend {
      * 45 us on one thread, 5 % of the step, against a few us to hand half to the other thread.
      */
     private static final int PARALLEL_ELEMENTS = 1 << 11;
+    /** Activations of a batch are quantized on all threads from this many floats (64 tokens of 1,152: 74k). */
+    private static final int PARALLEL_QUANTIZE = 1 << 14;
 
     /** Per-thread scratch of the parallel loop bodies. */
     private static final class Scratch {
@@ -111,6 +113,7 @@ public final class VectorBackend extends CpuBackend {
     private int ropeCount;
 
     private final PackedTask packed = new PackedTask();
+    private final QuantizeTask quantize = new QuantizeTask();
     /** Bytes of the live repacked weights. */
     private final AtomicLong packedBytes = new AtomicLong();
     /** Products for the weight types without a Vector API kernel yet (the oracle's, see {@link #matmul}). */
@@ -191,9 +194,11 @@ public final class VectorBackend extends CpuBackend {
                 xd = new float[total / QK];
                 xo = new short[total / QK];
             }
-            VectorKernels.quantizeQ8_0(x, total, xq, xd, xo);
-            if (w.type() == GgmlType.Q4_0) {
-                VectorKernels.nibbleOperands(xq, total, x4);
+            quantize.set(x, cols, w.type() == GgmlType.Q4_0);
+            if (total < PARALLEL_QUANTIZE || n == 1 || pool.threads() == 1) {
+                quantize.run(0, n);
+            } else {
+                pool.parallelFor(n, 1, quantize);
             }
             packed.set(w, n, out);
             // decode: a task takes row groups; prompt batches: pairs of row groups (gemm2x4)
@@ -232,6 +237,33 @@ public final class VectorBackend extends CpuBackend {
             Arrays.fill(xs, t * stride + cols, (t + 1) * stride, 0f);
         }
         return xs;
+    }
+
+    /**
+     * Activations of tokens {@code [from, to)} to Q8_0 for the integer kernels (quants, scales, Q4_0
+     * offsets, and the Q4_0 kernels' operand form); tokens are independent, so a batch is split
+     * across the threads.
+     */
+    private final class QuantizeTask implements WorkerPool.RangeTask {
+        private float[] x;
+        private int cols;
+        private boolean q4;
+
+        void set(float[] x, int cols, boolean q4) {
+            this.x = x;
+            this.cols = cols;
+            this.q4 = q4;
+        }
+
+        @Override
+        public void run(int from, int to) {
+            for (int t = from; t < to; t++) {
+                VectorKernels.quantizeQ8_0(x, t * cols, cols, xq, xd, xo);
+                if (q4) {
+                    VectorKernels.nibbleOperands(xq, t * cols, cols, x4);
+                }
+            }
+        }
     }
 
     /**

@@ -28,13 +28,14 @@ final class VectorKernels {
     // ---- activations ---------------------------------------------------------------------------------
 
     /**
-     * Quantizes {@code n} floats (a multiple of 32) to Q8_0 exactly as {@code Codecs.quantizeQ8_0}
-     * for the integer kernels: quants widened to shorts in {@code xq[0..n)}, each block's scale
+     * Quantizes floats {@code [from, from+n)} ({@code from} and {@code n} multiples of 32) to Q8_0
+     * exactly as {@code Codecs.quantizeQ8_0} for the integer kernels: quants widened to shorts at the
+     * same indexes of {@code xq}, each block's scale
      * (the fp16 value, as a float) in {@code xd}, and {@code -8 * sum(quants)} per block in
      * {@code xo} (the Q4_0 nibbles' offset; |sum| <= 32 * 127, so it fits a short).
      */
-    static void quantizeQ8_0(float[] x, int n, short[] xq, float[] xd, short[] xo) {
-        for (int blk = 0; blk < n / QK; blk++) {
+    static void quantizeQ8_0(float[] x, int from, int n, short[] xq, float[] xd, short[] xo) {
+        for (int blk = from / QK; blk < (from + n) / QK; blk++) {
             int base = blk * QK;
             FloatVector amaxV = FloatVector.zero(F);
             for (int j = 0; j < QK; j += L) {
@@ -56,13 +57,13 @@ final class VectorKernels {
     }
 
     /**
-     * The Q4_0 kernels' form of {@code n} activation quants: per 32-element block, elements
+     * The Q4_0 kernels' form of activation quants {@code [from, from+n)}: per 32-element block, elements
      * {@code j < 16} stay {@code a_j}, elements {@code 16 + j} become {@code a_{16+j} - 16 a_j}, so
      * that a weight byte {@code v = lo + 16 hi} contributes {@code lo a_j + hi a_{16+j}} as
      * {@code v a_j + hi (a_{16+j} - 16 a_j)} without masking its low nibble (|value| <= 2159).
      */
-    static void nibbleOperands(short[] xq, int n, short[] x4) {
-        for (int b = 0; b < n; b += QK) {
+    static void nibbleOperands(short[] xq, int from, int n, short[] x4) {
+        for (int b = from; b < from + n; b += QK) {
             for (int j = 0; j < 16; j++) {
                 x4[b + j] = xq[b + j];
                 x4[b + 16 + j] = (short) (xq[b + 16 + j] - 16 * xq[b + j]);

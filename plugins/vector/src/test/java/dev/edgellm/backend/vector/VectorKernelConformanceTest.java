@@ -136,7 +136,7 @@ class VectorKernelConformanceTest extends AbstractBackendConformanceTest {
         short[] gotQ = new short[n];
         float[] gotD = new float[n / 32];
         short[] gotO = new short[n / 32];
-        VectorKernels.quantizeQ8_0(x, n, gotQ, gotD, gotO);
+        VectorKernels.quantizeQ8_0(x, 0, n, gotQ, gotD, gotO);
         assertArrayEquals(d, gotD);
         for (int b = 0; b < n / 32; b++) {
             int sum = 0;
