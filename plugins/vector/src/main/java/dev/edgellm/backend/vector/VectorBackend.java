@@ -113,6 +113,12 @@ public final class VectorBackend extends CpuBackend {
     private int ropeCount;
 
     private final PackedTask packed = new PackedTask();
+    /** Most weights one shared product takes (q, k, v). */
+    private static final int MAX_SHARED = 4;
+    private final PackedWeight[] shared = new PackedWeight[MAX_SHARED];
+    private final float[][] sharedOut = new float[MAX_SHARED][];
+    private final PackedWeight[] one = new PackedWeight[1];
+    private final float[][] oneOut = new float[1][];
     private final QuantizeTask quantize = new QuantizeTask();
     /** Bytes of the live repacked weights. */
     private final AtomicLong packedBytes = new AtomicLong();
@@ -186,23 +192,9 @@ public final class VectorBackend extends CpuBackend {
         float[] x = host(xa);
         float[] out = host(outa);
         if (weight instanceof PackedWeight w) {
-            int cols = w.cols();
-            int total = Math.multiplyExact(n, cols);
-            if (xq.length < total) {
-                xq = new short[total];
-                x4 = new short[total];
-                xd = new float[total / QK];
-                xo = new short[total / QK];
-            }
-            quantize.set(x, cols, w.type() == GgmlType.Q4_0);
-            if (total < PARALLEL_QUANTIZE || n == 1 || pool.threads() == 1) {
-                quantize.run(0, n);
-            } else {
-                pool.parallelFor(n, 1, quantize);
-            }
-            packed.set(w, n, out);
-            // decode: a task takes row groups; prompt batches: pairs of row groups (gemm2x4)
-            pool.parallelFor(n == 1 ? w.groups() : (w.groups() + 1) / 2, n == 1 ? MATVEC_GRAIN : 1, packed);
+            one[0] = w;
+            oneOut[0] = out;
+            packedProducts(one, 1, x, oneOut, n);
             return;
         }
         HostWeight w = (HostWeight) weight;
@@ -219,6 +211,51 @@ public final class VectorBackend extends CpuBackend {
         float[] xin = prepare(w.type(), x, n, cols, stride);
         gemm.set(w, xin, stride, out, n);
         pool.parallelFor((rows + Gemm.R - 1) / Gemm.R, 1, gemm);
+    }
+
+    /**
+     * Products of several repacked weights of one type and row length with the same activations
+     * (q, k, v; gate, up): the activations are quantized once and all the weights' row groups are
+     * one parallel pass. Other combinations take one product at a time.
+     */
+    @Override
+    public void matmul(Weight[] ws, Activations xa, Activations[] outs, int n) {
+        if (ws.length > MAX_SHARED || !(ws[0] instanceof PackedWeight first)) {
+            super.matmul(ws, xa, outs, n);
+            return;
+        }
+        for (int i = 0; i < ws.length; i++) {
+            if (!(ws[i] instanceof PackedWeight p) || p.type() != first.type() || p.cols() != first.cols()) {
+                super.matmul(ws, xa, outs, n);
+                return;
+            }
+            shared[i] = p;
+            sharedOut[i] = host(outs[i]);
+        }
+        packedProducts(shared, ws.length, host(xa), sharedOut, n);
+    }
+
+    /** {@code outs[i] = ws[i] . x} for the first {@code k} weights (repacked, one type and row length). */
+    private void packedProducts(PackedWeight[] ws, int k, float[] x, float[][] outs, int n) {
+        PackedWeight w = ws[0];
+        int cols = w.cols();
+        int total = Math.multiplyExact(n, cols);
+        if (xq.length < total) {
+            xq = new short[total];
+            x4 = new short[total];
+            xd = new float[total / QK];
+            xo = new short[total / QK];
+        }
+        quantize.set(x, cols, w.type() == GgmlType.Q4_0);
+        if (total < PARALLEL_QUANTIZE || n == 1 || pool.threads() == 1) {
+            quantize.run(0, n);
+        } else {
+            pool.parallelFor(n, 1, quantize);
+        }
+        // decode: a task takes row groups; prompt batches: pairs of row groups (gemm2x4); the
+        // weights' units are numbered one after another
+        int units = packed.set(ws, k, outs, n);
+        pool.parallelFor(units, n == 1 ? MATVEC_GRAIN : 1, packed);
     }
 
     /** Converts the activations for float {@code type}: f16/bf16-rounded, or f32, zero-padded to {@code stride}. */
@@ -273,18 +310,40 @@ public final class VectorBackend extends CpuBackend {
      * group), the rest one at a time ({@code matvec*}).
      */
     private final class PackedTask implements WorkerPool.RangeTask {
-        private PackedWeight w;
+        private PackedWeight[] ws;
+        private float[][] outs;
+        private int k;
         private int n;
-        private float[] out;
+        /** {@code start[i]}: the first unit (row group, or pair of groups for a batch) of weight {@code i}. */
+        private final int[] start = new int[MAX_SHARED + 1];
 
-        void set(PackedWeight w, int n, float[] out) {
-            this.w = w;
+        /** Sets up a pass; returns the number of units. */
+        int set(PackedWeight[] ws, int k, float[][] outs, int n) {
+            this.ws = ws;
+            this.outs = outs;
+            this.k = k;
             this.n = n;
-            this.out = out;
+            start[0] = 0;
+            for (int i = 0; i < k; i++) {
+                int groups = ws[i].groups();
+                start[i + 1] = start[i] + (n == 1 ? groups : (groups + 1) / 2);
+            }
+            return start[k];
         }
 
         @Override
         public void run(int from, int to) {
+            for (int i = 0; i < k; i++) {
+                int a = Math.max(from, start[i]);
+                int b = Math.min(to, start[i + 1]);
+                if (a < b) {
+                    runOne(ws[i], outs[i], a - start[i], b - start[i]);
+                }
+            }
+        }
+
+        /** Units {@code [from, to)} of weight {@code w} into {@code out} (called by several threads at once: no fields written). */
+        private void runOne(PackedWeight w, float[] out, int from, int to) {
             long base = w.address();
             int blocks = w.blocks();
             long bb = w.blockBytes();

@@ -71,6 +71,18 @@ public interface Backend extends AutoCloseable {
     void matmul(Weight w, Activations x, Activations out, int n);
 
     /**
+     * Several products of the same activations, {@code outs[i][t] = ws[i] . x[t]} (a layer's q, k and
+     * v projections; an FFN's gate and up): the same results as one {@link #matmul} per weight, which
+     * is what this default does. A backend may share the work (convert {@code x} once, one parallel
+     * pass over all the weights' rows).
+     */
+    default void matmul(Weight[] ws, Activations x, Activations[] outs, int n) {
+        for (int i = 0; i < ws.length; i++) {
+            matmul(ws[i], x, outs[i], n);
+        }
+    }
+
+    /**
      * RMSNorm over {@code rows} rows of {@code width}: {@code out = x / sqrt(mean(x^2) + eps) * weight}
      * ({@code weight} has {@code width} elements). {@code out} may be {@code x}.
      */

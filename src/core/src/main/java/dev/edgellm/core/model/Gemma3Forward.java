@@ -2,6 +2,7 @@ package dev.edgellm.core.model;
 
 import dev.edgellm.core.backend.AttentionSpec;
 import dev.edgellm.core.backend.Backend;
+import dev.edgellm.core.backend.Weight;
 import dev.edgellm.core.model.ModelWeights.LayerWeights;
 
 /**
@@ -11,10 +12,20 @@ import dev.edgellm.core.model.ModelWeights.LayerWeights;
 final class Gemma3Forward implements ForwardPass {
     private final ModelConfig c;
     private final ModelWeights w;
+    /** Per layer: {wq, wk, wv} and {ffnGate, ffnUp}, the weights that read the same input. */
+    private final Weight[][] qkv;
+    private final Weight[][] gateUp;
 
     Gemma3Forward(ModelConfig c, ModelWeights w) {
         this.c = c;
         this.w = w;
+        this.qkv = new Weight[w.layers().length][];
+        this.gateUp = new Weight[w.layers().length][];
+        for (int l = 0; l < qkv.length; l++) {
+            LayerWeights lw = w.layers()[l];
+            qkv[l] = new Weight[] {lw.wq(), lw.wk(), lw.wv()};
+            gateUp[l] = new Weight[] {lw.ffnGate(), lw.ffnUp()};
+        }
     }
 
     @Override
@@ -34,10 +45,8 @@ final class Gemma3Forward implements ForwardPass {
         // attention rmsnorm
         b.rmsNorm(s.x, lw.attnNorm(), s.xb, dim, n, c.normEps());
 
-        // q, k, v projections
-        b.matmul(lw.wq(), s.xb, s.q, n);
-        b.matmul(lw.wk(), s.xb, s.k, n);
-        b.matmul(lw.wv(), s.xb, s.v, n);
+        // q, k, v projections (one product over the normed input)
+        b.matmul(qkv[l], s.xb, s.qkv, n);
 
         // per-head rmsnorm of queries and keys
         b.rmsNorm(s.q, lw.qNorm(), s.q, c.keyDim(), n * c.heads(), c.normEps());
@@ -60,8 +69,7 @@ final class Gemma3Forward implements ForwardPass {
         b.rmsNorm(s.x, lw.ffnNorm(), s.xb, dim, n, c.normEps());
 
         // GELU-gated FFN: down(gelu(gate(x)) * up(x))
-        b.matmul(lw.ffnGate(), s.xb, s.hb, n);
-        b.matmul(lw.ffnUp(), s.xb, s.hb2, n);
+        b.matmul(gateUp[l], s.xb, s.gateUp, n);   // gate -> hb, up -> hb2
         b.geluMul(s.hb, s.hb2, n * c.ffnDim());
         b.matmul(lw.ffnDown(), s.hb, s.xb, n);
 

@@ -2,16 +2,27 @@ package dev.edgellm.core.model;
 
 import dev.edgellm.core.backend.AttentionSpec;
 import dev.edgellm.core.backend.Backend;
+import dev.edgellm.core.backend.Weight;
 import dev.edgellm.core.model.ModelWeights.LayerWeights;
 
 /** The Llama forward pass (llama.cpp llm_build_llama; llama2.c run.c). */
 final class LlamaForward implements ForwardPass {
     private final ModelConfig c;
     private final ModelWeights w;
+    /** Per layer: {wq, wk, wv} and {ffnGate, ffnUp}, the weights that read the same input. */
+    private final Weight[][] qkv;
+    private final Weight[][] gateUp;
 
     LlamaForward(ModelConfig c, ModelWeights w) {
         this.c = c;
         this.w = w;
+        this.qkv = new Weight[w.layers().length][];
+        this.gateUp = new Weight[w.layers().length][];
+        for (int l = 0; l < qkv.length; l++) {
+            LayerWeights lw = w.layers()[l];
+            qkv[l] = new Weight[] {lw.wq(), lw.wk(), lw.wv()};
+            gateUp[l] = new Weight[] {lw.ffnGate(), lw.ffnUp()};
+        }
     }
 
     @Override
@@ -31,10 +42,8 @@ final class LlamaForward implements ForwardPass {
         // attention rmsnorm
         b.rmsNorm(s.x, lw.attnNorm(), s.xb, dim, n, c.normEps());
 
-        // q, k, v projections
-        b.matmul(lw.wq(), s.xb, s.q, n);
-        b.matmul(lw.wk(), s.xb, s.k, n);
-        b.matmul(lw.wv(), s.xb, s.v, n);
+        // q, k, v projections (one product over the normed input)
+        b.matmul(qkv[l], s.xb, s.qkv, n);
 
         // RoPE (adjacent pairs) on queries and keys
         b.rope(s.q, n, c.heads(), c.keyDim(), pos, c.rope(l));
@@ -52,8 +61,7 @@ final class LlamaForward implements ForwardPass {
         b.rmsNorm(s.x, lw.ffnNorm(), s.xb, dim, n, c.normEps());
 
         // SwiGLU: down(silu(gate(x)) * up(x))
-        b.matmul(lw.ffnGate(), s.xb, s.hb, n);
-        b.matmul(lw.ffnUp(), s.xb, s.hb2, n);
+        b.matmul(gateUp[l], s.xb, s.gateUp, n);   // gate -> hb, up -> hb2
         b.siluMul(s.hb, s.hb2, n * c.ffnDim());
         b.matmul(lw.ffnDown(), s.hb, s.xb, n);
 

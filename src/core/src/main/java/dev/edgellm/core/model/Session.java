@@ -36,6 +36,8 @@ public final class Session implements AutoCloseable {
     Activations rows;           // [1 or LOGIT_ROWS][dim] rows picked for the output projection
     Activations logits;         // [1 or LOGIT_ROWS][vocab]
     final float[] hostLogits;   // [vocab] last token's logits on the host
+    final Activations[] qkv;    // {q, k, v}: the outputs of one shared product
+    final Activations[] gateUp; // {hb, hb2}
     private final int[] batch;  // token ids of the batch in flight
     private final int[] one = new int[1];
 
@@ -64,6 +66,8 @@ public final class Session implements AutoCloseable {
         att = backend.allocate(b * c.heads() * c.valueDim());
         hb = backend.allocate(b * c.ffnDim());
         hb2 = backend.allocate(b * c.ffnDim());
+        qkv = new Activations[] {q, k, v};
+        gateUp = new Activations[] {hb, hb2};
         rows = backend.allocate(c.dim());
         logits = backend.allocate(c.vocabSize());
         hostLogits = new float[c.vocabSize()];
