@@ -1,10 +1,18 @@
-package dev.edgellm.service.api.openai;
+package dev.edgellm.service.request;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-/** The generation fields chat and text completion requests share. */
+/**
+ * The generation fields every intake takes (REST chat and text completions, MQTT requests), in the
+ * REST API's terms, so {@link RequestRules} checks them the same way whoever sent them. Null means
+ * "not given" (the default applies).
+ */
 public interface SamplingFields {
+    Integer maxTokens();
+
     Double temperature();
+
+    Long seed();
 
     Double topP();
 
@@ -12,27 +20,15 @@ public interface SamplingFields {
 
     Double minP();
 
-    Long seed();
-
-    Integer maxTokens();
-
-    JsonNode stop();
-
-    Boolean stream();
-
-    StreamOptions streamOptions();
-
-    Integer n();
-
-    Double presencePenalty();
-
-    Double frequencyPenalty();
-
     Double repeatPenalty();
 
     Integer repeatLastN();
 
-    Boolean ignoreEos();
+    /** A string or an array of strings. */
+    JsonNode stop();
 
-    Boolean logprobs();
+    /** llama.cpp's {@code ignore_eos}; intakes without it leave it null. */
+    default Boolean ignoreEos() {
+        return null;
+    }
 }
