@@ -301,6 +301,43 @@ public interface EdgeLlmConfig {
 
         /** The embedded broker, used when no {@link #host()} is set. */
         Embedded embedded();
+
+        /**
+         * The work pool's shared subscription group: the node also subscribes (QoS 1) to
+         * {@code $share/<group>/<prefix>/pool/requests} and, for its model,
+         * {@code $share/<group>/<prefix>/pool/<model-id>/requests}, and the broker hands each pool
+         * request to one node of the group. Nodes with the same group share the work. {@code none}
+         * (or an empty value) disables the pool. Needs a broker with shared subscriptions
+         * (mosquitto 2.x, EMQX, HiveMQ); on the embedded broker, which has none, the node
+         * subscribes to the pool topics directly and answers them alone.
+         */
+        @WithDefault("edgellm")
+        String poolGroup();
+
+        /**
+         * Most pool requests this node holds at a time (received and not yet answered). At the
+         * limit it leaves the pool (unsubscribes) until one is answered, so the broker hands new
+         * pool work to nodes with room; requests on the node's own topic do not count.
+         */
+        @WithDefault("2")
+        int maxInflight();
+
+        /**
+         * At shutdown the node leaves the pool, then answers what it has already received for up to
+         * this long before it disconnects; what is still unanswered then stays with the broker (in
+         * this node's session) and is answered when the node comes back. 0: no waiting.
+         */
+        @WithDefault("10s")
+        Duration drainTimeout();
+
+        /**
+         * Start every connection with a clean session (MQTT 3.1.1 "clean session", MQTT 5 "clean
+         * start" with a zero session expiry): the broker keeps nothing for this node while it is
+         * away, so requests sent while it is down or not acknowledged when it dies are lost, not
+         * redelivered. Off by default (a persistent session: nothing accepted is lost).
+         */
+        @WithDefault("false")
+        boolean cleanStart();
     }
 
     interface Tls {
