@@ -38,6 +38,8 @@ public class EngineMetrics implements JobListener {
     public static final String EXPIRED = "expired";
     /** A request dropped because the MQTT inbox was full (QoS 0). */
     public static final String DROPPED = "dropped";
+    /** A work pool request this busy node handed back to the pool for a member with room (MQTT). */
+    public static final String HANDED_BACK = "handed_back";
     /** A request whose id was reused for a different request (MQTT). */
     public static final String CONFLICT = "conflict";
 

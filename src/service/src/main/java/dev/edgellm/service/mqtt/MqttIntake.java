@@ -162,18 +162,24 @@ public class MqttIntake {
         String group = m.poolGroup().strip().equalsIgnoreCase("none") ? "" : m.poolGroup().strip();
         pool = new WorkPool(connection, topics, group, broker == null, m.maxInflight(), qos.value(), engine::canServe, engine::modelId,
                 stateDir.resolve(WorkPool.FILE), d -> pipeline.offer(d));
+        FleetLoad fleet = new FleetLoad(json, topics, group, m.statusInterval().multipliedBy(5).plusSeconds(5), Clock.systemUTC());
         pipeline = new RequestPipeline(engine, rules, new MqttRequestParser(json, m.maxPayload().asLongValue()), replyPolicy, dedup, replies, pool,
-                o -> metrics.outcome(INTAKE, o), this::settle, replyThread, m.inboxSize(), config.limits().maxPromptTokens(), m.dedup().window());
-        status = new StatusPublisher(json, engine, metrics, topics, connection, this::intakeStatus, hooks);
+                fleet, o -> metrics.outcome(INTAKE, o), this::settle, replyThread, m.inboxSize(), config.limits().maxPromptTokens(), m.dedup().window());
         connection.fallback(pipeline::offer); // an earlier run's subscription still in the session: its messages are requests too
         connection.subscribe(topics.requests(), qos.value(), pipeline::offer);
         connection.subscribe(topics.fleetRequests(), qos.value(), pipeline::offer);
+        if (pool.enabled() && broker == null) {
+            connection.subscribe(fleet.subscription(), 0, fleet::onStatus); // the other members' load: who has room for handed-back work
+        }
         connection.onConnect(sessionPresent -> {
             if (sessionPresent) {
                 pipeline.resumed(connection.epoch());
             }
             pool.connected();
         });
+        // after the intake's own listener: the status published on connect already says whether the node joined the pool
+        status = new StatusPublisher(json, engine, metrics, topics, connection, this::intakeStatus, hooks);
+        pool.onChange(() -> status.publish(false));
         running = true;
         pipeline.start();
         LOG.infof("MQTT intake: node %s, client id %s, broker %s:%d%s, requests on %s and %s (broadcast), state in %s", nodeId, clientId, host, port,

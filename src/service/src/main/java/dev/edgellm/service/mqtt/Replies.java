@@ -97,6 +97,14 @@ final class Replies {
         return wire.deliver(replyTopic, response).thenRun(() -> settle.accept(in));
     }
 
+    /**
+     * Hands a pool request back to the pool: publishes it again, unchanged, on its topic (the
+     * broker gives it to another member), then acknowledges this copy.
+     */
+    CompletableFuture<Void> handBack(Delivery in) {
+        return wire.publish(in.topic(), in.payload(), false).thenRun(() -> settle.accept(in));
+    }
+
     /** A job ended: answer it (reply thread). */
     void finish(InFlight f, GenerationOutcome o, Throwable t) {
         String id = f.request.id();

@@ -54,6 +54,7 @@ final class RequestPipeline {
     private final Dedup dedup;
     private final Replies replies;
     private final WorkPool pool;
+    private final FleetLoad fleet;
     private final Consumer<String> count;
     private final Consumer<Delivery> settle;
     private final Executor replyThread;
@@ -63,10 +64,12 @@ final class RequestPipeline {
 
     private volatile boolean running;
     private volatile boolean pausedForPlace;
+    /** When a drop was last logged (event loop): one line per burst, not one per request. */
+    private long lastDropLog = System.nanoTime() - 20_000_000_000L;
     private Thread thread;
 
     RequestPipeline(EngineService engine, RequestRules rules, MqttRequestParser parser, ReplyPolicy policy, Dedup dedup, Replies replies, WorkPool pool,
-                    Consumer<String> count, Consumer<Delivery> settle, Executor replyThread, int inboxSize, int maxPromptTokens, Duration dedupWindow) {
+                    FleetLoad fleet, Consumer<String> count, Consumer<Delivery> settle, Executor replyThread, int inboxSize, int maxPromptTokens, Duration dedupWindow) {
         this.engine = engine;
         this.rules = rules;
         this.parser = parser;
@@ -74,6 +77,7 @@ final class RequestPipeline {
         this.dedup = dedup;
         this.replies = replies;
         this.pool = pool;
+        this.fleet = fleet;
         this.count = count;
         this.settle = settle;
         this.replyThread = replyThread;
@@ -113,6 +117,12 @@ final class RequestPipeline {
             return;
         }
         count.accept(EngineMetrics.DROPPED);
+        long now = System.nanoTime();
+        if (now - lastDropLog > 10_000_000_000L) {
+            lastDropLog = now;
+            LOG.warnf("the inbox is full (%d requests, edgellm.mqtt.inbox-size): dropping %s requests on %s and answering them overloaded",
+                    inbox.size(), d.atMostOnce() ? "QoS 0" : "QoS 1", d.topic());
+        }
         String[] envelope = parser.peekEnvelope(d.payload());
         if (envelope[0] != null) {
             replies.error(d, new RequestError(envelope[0], envelope[1], OVERLOADED, null, "this node's inbox is full (" + inbox.size()
@@ -214,6 +224,9 @@ final class RequestPipeline {
         if (expired(in, req)) {
             return;
         }
+        if (handedBack(in, req)) {
+            return;
+        }
         try {
             submit(in, req, replyTopic, hash);
         } catch (RequestError e) {
@@ -221,6 +234,26 @@ final class RequestPipeline {
             LOG.infof("rejected request %s: %s: %s", req.id(), e.code(), e.getMessage());
             replies.error(in, e);
         }
+    }
+
+    /**
+     * A pool request that this node has no room for (max-inflight pool requests in the engine
+     * already, or draining for shutdown) goes back to the pool when another member has room; true
+     * when it did. Otherwise it waits here for a place, as any request.
+     */
+    private boolean handedBack(Delivery in, MqttRequest req) {
+        if (!pool.isPool(in) || !(pool.busy() || pool.draining()) || !fleet.anotherHasRoom(in.topic())) {
+            return false;
+        }
+        try {
+            replies.handBack(in).get(5, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            LOG.debugf("could not hand request %s back to the pool (%s); answering it here", req.id(), e.toString());
+            return false;
+        }
+        count.accept(EngineMetrics.HANDED_BACK);
+        LOG.debugf("request %s handed back to the pool: %s", req.id(), pool.draining() ? "draining" : "busy, and another member has room");
+        return true;
     }
 
     /** Answers {@code expired} when the request's deadline has passed; true when it did. */
@@ -258,7 +291,16 @@ final class RequestPipeline {
                 throw e;
             }
             LOG.debugf("request %s (%s) queued as %s: %d prompt tokens", req.id(), req.kind().wire(), h.id(), p.tokens().length);
-            h.result().whenCompleteAsync((o, t) -> replies.finish(f, o, t), replyThread);
+            boolean fromPool = pool.isPool(in);
+            if (fromPool) {
+                pool.started();
+            }
+            h.result().whenCompleteAsync((o, t) -> {
+                if (fromPool) {
+                    pool.finished();
+                }
+                replies.finish(f, o, t);
+            }, replyThread);
         } catch (InvalidRequestException e) {
             throw new RequestError(req.id(), req.replyTo(), e.code() != null ? e.code() : INVALID_REQUEST, e.param(), e.getMessage());
         } catch (EngineUnavailableException e) {

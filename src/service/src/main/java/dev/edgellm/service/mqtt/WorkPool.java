@@ -23,10 +23,12 @@ import org.jboss.logging.Logger;
  * This node's membership of the work pool: shared subscriptions ({@code $share/<group>/...}) to
  * {@code <prefix>/pool/requests} and {@code <prefix>/pool/<model>/requests}, so the broker hands
  * each pool request to one member of the group. The node is a member only while it can serve (the
- * model is loaded, fits and its backend is healthy), holds fewer than {@code max-inflight} pool
- * requests and is not draining for shutdown; otherwise it unsubscribes, so the broker hands new
- * pool work to the other members (mosquitto hands shared messages round-robin whatever a member's
- * load: leaving the group is how a busy node stops getting more).
+ * model is loaded, fits and its backend is healthy) and is not draining for shutdown; otherwise it
+ * unsubscribes, so the broker hands new pool work to the other members. It does not leave for being
+ * busy: a broker drops a message that no subscription matches, so a fleet whose members all left
+ * at once would lose requests. Load is balanced instead by handing back ({@link FleetLoad}): at
+ * most {@code max-inflight} pool requests are admitted to the engine at a time, and the node is
+ * {@link #free()} (its status says so) while it has room.
  *
  * <p>A persistent session keeps subscriptions across restarts: every pool subscription this node
  * ever made is written to {@code <state-dir>/pool-subscriptions}, and those it does not want now
@@ -51,6 +53,8 @@ final class WorkPool {
     private final Path stateFile;
     private final MqttConnection.Handler handler;
     private final Set<Delivery> held = Collections.newSetFromMap(new ConcurrentHashMap<>());
+    private final java.util.concurrent.atomic.AtomicInteger admitted = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile Runnable onChange = () -> {};
     private final Set<String> everSubscribed = new LinkedHashSet<>();
 
     private List<String> joined = List.of();
@@ -96,16 +100,44 @@ final class WorkPool {
     /** A pool request arrived (it counts until {@link #released}). */
     void taken(Delivery d) {
         held.add(d);
-        if (held.size() >= maxInflight) {
-            evaluate();
+    }
+
+    /** A pool request was answered, handed back or dropped. */
+    void released(Delivery d) {
+        held.remove(d);
+    }
+
+    /** Told when {@link #free()} may have changed (the status publishes it). */
+    void onChange(Runnable r) {
+        onChange = r;
+    }
+
+    /** A pool request goes to the engine (it counts against {@code max-inflight} until {@link #finished}). */
+    void started() {
+        if (admitted.incrementAndGet() == maxInflight) {
+            onChange.run();
         }
     }
 
-    /** A pool request was answered (or dropped): a place is free again. */
-    void released(Delivery d) {
-        if (held.remove(d) && held.size() < maxInflight) {
-            evaluate();
+    /** A pool request's job ended. */
+    void finished() {
+        if (admitted.decrementAndGet() == maxInflight - 1) {
+            onChange.run();
         }
+    }
+
+    /** Whether {@code max-inflight} pool requests are in the engine already. */
+    boolean busy() {
+        return admitted.get() >= maxInflight;
+    }
+
+    /** A member with room for more pool work (what other members read in the status to hand work back to it). */
+    boolean free() {
+        return joined() && !draining && !busy();
+    }
+
+    boolean draining() {
+        return draining;
     }
 
     /** Whether a delivery came through the pool. */
@@ -124,8 +156,7 @@ final class WorkPool {
         if (!enabled()) {
             return;
         }
-        String not = !connection.connected() ? "not connected" : draining ? "draining for shutdown" : !canServe.getAsBoolean() ? "not ready"
-                : held.size() >= maxInflight ? "holding " + held.size() + " pool requests (edgellm.mqtt.max-inflight " + maxInflight + ")" : null;
+        String not = !connection.connected() ? "not connected" : draining ? "draining for shutdown" : !canServe.getAsBoolean() ? "not ready" : null;
         if (not != null && !connection.connected()) {
             why = not; // the session keeps what it has; decided again on the next connection
             return;
@@ -136,11 +167,13 @@ final class WorkPool {
             subs.forEach(s -> connection.subscribe(s, qos, handler));
             joined = subs;
             LOG.infof("joined the work pool: %s", String.join(", ", subs));
+            onChange.run();
         } else if (not != null && !joined.isEmpty()) {
             List<String> subs = joined;
             joined = List.of();
             LOG.infof("left the work pool (%s): %s", not, String.join(", ", subs));
             connection.unsubscribe(subs);
+            onChange.run();
         }
         why = not;
     }
@@ -174,7 +207,9 @@ final class WorkPool {
         m.put("group", enabled() ? group : null);
         m.put("joined", joined());
         m.put("subscriptions", joined);
+        m.put("free", free());
         m.put("held", held.size());
+        m.put("in_engine", admitted.get());
         m.put("max_inflight", maxInflight);
         m.put("shared", shared);
         if (enabled() && !joined()) {

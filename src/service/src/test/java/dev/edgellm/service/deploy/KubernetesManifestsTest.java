@@ -317,7 +317,8 @@ class KubernetesManifestsTest {
         List<String> acl = Files.readAllLines(K8S.resolve("mosquitto/acl")).stream().map(String::strip)
                 .filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
         for (String line : List.of("pattern read edgellm/%u/requests", "pattern read edgellm/all/requests", "pattern read edgellm/pool/requests",
-                "pattern readwrite edgellm/%u/#", "pattern write edgellm/replies/#")) {
+                "pattern read edgellm/pool/+/requests", "pattern read edgellm/+/status", "pattern readwrite edgellm/%u/#",
+                "pattern write edgellm/replies/#", "pattern write edgellm/pool/requests", "pattern write edgellm/pool/+/requests")) {
             assertTrue(acl.contains(line), "ACL has '" + line + "': " + acl);
         }
         assertTrue(acl.stream().filter(l -> l.startsWith("pattern")).noneMatch(l -> l.contains("write edgellm/#") || l.contains("write #")),
