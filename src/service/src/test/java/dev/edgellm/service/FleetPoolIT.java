@@ -49,7 +49,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 class FleetPoolIT {
     static final ObjectMapper JSON = new ObjectMapper();
     static final String PROMPT = "Once upon a time";
-    static final int MAX_TOKENS = 16;
+    static final int MAX_TOKENS = 48;
     static final int N = 90;
     static final List<String> NODES = List.of("fleet-a", "fleet-b", "fleet-c");
     static final String NOFIT = "fleet-nofit";
