@@ -312,7 +312,7 @@ public interface EdgeLlmConfig {
          * subscribes to the pool topics directly and answers them alone.
          */
         @WithDefault("edgellm")
-        String poolGroup();
+        Optional<String> poolGroup();
 
         /**
          * Most pool requests this node holds at a time (received and not yet answered). At the

@@ -159,7 +159,7 @@ public class MqttIntake {
                 return connection.publish(topic, payload, retain);
             }
         }, topics, replyPolicy, engine::modelId, dedup, this::settle, o -> metrics.outcome(INTAKE, o), () -> running, m.stream().chunkChars());
-        String group = m.poolGroup().strip().equalsIgnoreCase("none") ? "" : m.poolGroup().strip();
+        String group = m.poolGroup().map(String::strip).filter(g -> !g.equalsIgnoreCase("none")).orElse("");
         pool = new WorkPool(connection, topics, group, broker == null, m.maxInflight(), qos.value(), engine::canServe, engine::modelId,
                 stateDir.resolve(WorkPool.FILE), d -> pipeline.offer(d));
         FleetLoad fleet = new FleetLoad(json, topics, group, m.statusInterval().multipliedBy(5).plusSeconds(5), Clock.systemUTC());
