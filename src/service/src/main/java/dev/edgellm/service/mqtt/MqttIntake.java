@@ -11,12 +11,6 @@ import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.quarkus.scheduler.Scheduled;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
-import io.vertx.core.net.JksOptions;
-import io.vertx.core.net.PemKeyCertOptions;
-import io.vertx.core.net.PemTrustOptions;
-import io.vertx.core.net.PfxOptions;
-import io.vertx.mqtt.MqttClientOptions;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -28,7 +22,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
@@ -143,7 +136,7 @@ public class MqttIntake {
                 port = p;
             }
         }
-        connection = new MqttConnection(vertx, options(clientId, maxMessage),
+        connection = new MqttConnection(vertx, ClientOptions.of(m, clientId, maxMessage, topics.status(), StatusPublisher.will(json, nodeId)),
                 new MqttConnection.Settings(host, port, qos, m.reconnect().minBackoff(), m.reconnect().maxBackoff(), m.reconnect().downAfter(), maxMessage),
                 mqttMetrics);
         replyThread = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("edgellm-mqtt-replies").daemon(true).unstarted(r));
@@ -261,52 +254,6 @@ public class MqttIntake {
         if (pool.isPool(d)) {
             pool.released(d);
         }
-    }
-
-    private MqttClientOptions options(String clientId, int maxMessage) {
-        EdgeLlmConfig.Mqtt m = config.mqtt();
-        MqttClientOptions o = new MqttClientOptions();
-        o.setClientId(clientId);
-        // A persistent session: the broker keeps the subscriptions and the unacknowledged requests.
-        o.setCleanSession(m.cleanStart());
-        o.setAutoAck(false);
-        o.setKeepAliveInterval((int) Math.max(1, m.keepAlive().toSeconds()));
-        // Nothing larger is read into memory: Netty's decoder skips it (and the connection is dropped).
-        o.setMaxMessageSize(maxMessage);
-        o.setMaxInflightQueue(1000);
-        o.setConnectTimeout(10_000);
-        o.setWillFlag(true);
-        o.setWillTopic(topics.status());
-        o.setWillMessageBytes(Buffer.buffer(StatusPublisher.will(json, nodeId)));
-        o.setWillQoS(1);
-        o.setWillRetain(true);
-        m.username().ifPresent(o::setUsername);
-        m.password().ifPresent(o::setPassword);
-        EdgeLlmConfig.Tls tls = m.tls();
-        if (tls.enabled()) {
-            o.setSsl(true);
-            tls.caFile().ifPresent(f -> o.setTrustOptions(new PemTrustOptions().addCertPath(f)));
-            tls.trustStore().ifPresent(f -> {
-                String pw = tls.trustStorePassword().orElse(null);
-                if (f.toLowerCase(Locale.ROOT).endsWith(".jks")) {
-                    o.setTrustOptions(new JksOptions().setPath(f).setPassword(pw));
-                } else {
-                    o.setTrustOptions(new PfxOptions().setPath(f).setPassword(pw));
-                }
-            });
-            if (tls.certFile().isPresent() && tls.keyFile().isPresent()) {
-                o.setKeyCertOptions(new PemKeyCertOptions().setCertPath(tls.certFile().get()).setKeyPath(tls.keyFile().get()));
-            } else if (tls.certFile().isPresent() != tls.keyFile().isPresent()) {
-                throw new IllegalStateException("edgellm.mqtt.tls.cert-file and edgellm.mqtt.tls.key-file go together; one is missing");
-            }
-            tls.keyStore().ifPresent(f -> {
-                String pw = tls.keyStorePassword().orElse(null);
-                o.setKeyCertOptions(f.toLowerCase(Locale.ROOT).endsWith(".jks") ? new JksOptions().setPath(f).setPassword(pw)
-                        : new PfxOptions().setPath(f).setPassword(pw));
-            });
-            o.setHostnameVerificationAlgorithm(tls.verifyHost() ? "HTTPS" : "");
-        }
-        return o;
     }
 
     // ---- status ------------------------------------------------------------------------------------
