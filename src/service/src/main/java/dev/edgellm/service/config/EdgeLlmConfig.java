@@ -288,7 +288,10 @@ public interface EdgeLlmConfig {
         /** Streamed responses ({@code "stream": true}). */
         Stream stream();
 
-        /** How often the retained status is published (it is also published whenever health, model or queue saturation change). */
+        /**
+         * How often the retained status is published (it is also published whenever health, phase,
+         * model, queue saturation, pool membership or room, or draining change).
+         */
         @WithDefault("30s")
         Duration statusInterval();
 
@@ -315,9 +318,10 @@ public interface EdgeLlmConfig {
         Optional<String> poolGroup();
 
         /**
-         * Most pool requests this node holds at a time (received and not yet answered). At the
-         * limit it leaves the pool (unsubscribes) until one is answered, so the broker hands new
-         * pool work to nodes with room; requests on the node's own topic do not count.
+         * Most pool requests this node admits to its engine at a time. At the limit its status says
+         * it has no room, and a further pool request goes back to the pool (published again,
+         * unchanged) when another member's status says it has room; otherwise it waits here for a
+         * place. Requests on the node's own topic and the broadcast do not count.
          */
         @WithDefault("2")
         int maxInflight();
