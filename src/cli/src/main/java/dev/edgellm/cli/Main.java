@@ -30,11 +30,12 @@ public final class Main {
               %s
               %s
               %s
+              %s
 
             engine options (tokenize, generate, logits, bench, perplexity):
             %s""".formatted(InspectCommand.USAGE, TokenizeCommand.USAGE, GenerateCommand.USAGE.replace("\n", "\n  "),
             LogitsCommand.USAGE, BenchCommand.USAGE, FitCommand.USAGE, SystemCommand.USAGE, QuantizeCommand.USAGE.replace("\n", "\n  "),
-            PerplexityCommand.USAGE.replace("\n", "\n  "), EngineOptions.HELP);
+            PerplexityCommand.USAGE.replace("\n", "\n  "), FleetCommand.USAGE.replace("\n", "\n  "), EngineOptions.HELP);
 
     public static void main(String[] args) {
         PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false, StandardCharsets.UTF_8);
@@ -59,8 +60,9 @@ public final class Main {
             case "system" -> SystemCommand.run(args, out);
             case "quantize" -> QuantizeCommand.run(args, out, err);
             case "perplexity" -> PerplexityCommand.run(args, out, err);
+            case "fleet" -> FleetCommand.run(args, out, err, System.getenv());
             default -> throw new UsageException("unknown command '" + args[0]
-                    + "' (commands: inspect, tokenize, generate, logits, bench, fit, system, quantize, perplexity)");
+                    + "' (commands: inspect, tokenize, generate, logits, bench, fit, system, quantize, perplexity, fleet)");
         });
     }
 

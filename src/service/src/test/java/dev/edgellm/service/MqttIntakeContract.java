@@ -309,6 +309,26 @@ abstract class MqttIntakeContract {
         assertEquals(completed, given().get("/api/system").then().extract().jsonPath().getInt("engine.jobs_completed"), "nothing generated again");
     }
 
+    /**
+     * The work pool: the node is its only member here (mosquitto: a shared subscription of one;
+     * the embedded broker, which has no shared subscriptions: the pool topics directly), so it
+     * answers pool requests, general and for its model, once each.
+     */
+    @Test
+    void poolRequestsAreAnsweredOnce() throws Exception {
+        Await.until("the node to join the pool", () -> given().get("/api/system").then().extract().jsonPath().getBoolean("mqtt.pool.joined"));
+        String any = id("pool");
+        String model = id("pool-model");
+        String body = "{\"id\":\"%s\",\"prompt\":\"" + PROMPT + "\",\"max_tokens\":" + N + ",\"temperature\":0,\"reply_to\":\"test/replies/%s\"}";
+        mqtt.publish("edgellm/pool/requests", body.formatted(any, any));
+        mqtt.publish("edgellm/pool/gemma3-tiny-q4_0/requests", body.formatted(model, model));
+        assertOk(answer("test/replies/" + any), any, "generate", generated());
+        assertOk(answer("test/replies/" + model), model, "generate", generated());
+        Thread.sleep(500);
+        assertEquals(1, mqtt.all(on("test/replies/" + any)).size(), "answered once");
+        assertEquals(1, mqtt.all(on("test/replies/" + model)).size(), "answered once");
+    }
+
     @Test
     void theRetainedStatusDescribesTheNode() throws Exception {
         try (TestMqtt late = TestMqtt.connect(MqttResources.port()).subscribe(STATUS)) {
@@ -326,6 +346,9 @@ abstract class MqttIntakeContract {
             assertTrue(s.path("memory_fit").path("fits").asBoolean());
             assertEquals(1, s.path("queue_capacity").asInt());
             assertNotNull(s.get("tokens_per_second"));
+            assertEquals("edgellm", s.path("pool").path("group").asText());
+            assertEquals(2, s.path("pool").path("max_inflight").asInt());
+            assertFalse(s.path("draining").asBoolean());
         }
         given().get("/api/system").then().statusCode(200).body("mqtt.connected", equalTo(true)).body("mqtt.node", equalTo(NODE));
     }

@@ -7,12 +7,11 @@ import io.quarkus.runtime.StartupEvent;
 import io.quarkus.vertx.http.runtime.filters.Filters;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.ext.web.RoutingContext;
+import dev.edgellm.service.system.Addresses;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.util.List;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
@@ -71,7 +70,7 @@ public class ApiAccessFilter {
                     + ": give both a fixed port, or both 0 (any free port)");
         }
         ApiKeys k = keys();
-        boolean loopback = isLoopback(host);
+        boolean loopback = Addresses.isLoopback(host);
         if (k.enabled()) {
             LOG.infof("REST API: %d API key(s) required on %s (Authorization: Bearer)", k.count(), PROTECTED);
         } else if (loopback) {
@@ -121,29 +120,5 @@ public class ApiAccessFilter {
             }
         }
         return false;
-    }
-
-    /** Whether {@code host} (a name or address to listen on) is a loopback address. */
-    public static boolean isLoopback(String host) {
-        if (host == null || host.isBlank()) {
-            return false;
-        }
-        String h = host.strip();
-        if (h.startsWith("[") && h.endsWith("]")) {
-            h = h.substring(1, h.length() - 1);
-        }
-        if (h.equalsIgnoreCase("localhost")) {
-            return true;
-        }
-        try {
-            for (InetAddress a : InetAddress.getAllByName(h)) {
-                if (!a.isLoopbackAddress()) {
-                    return false;
-                }
-            }
-            return true;
-        } catch (UnknownHostException e) {
-            return false;
-        }
     }
 }

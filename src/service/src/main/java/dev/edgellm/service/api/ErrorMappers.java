@@ -9,6 +9,7 @@ import dev.edgellm.service.engine.EngineFailureException;
 import dev.edgellm.service.engine.EngineUnavailableException;
 import dev.edgellm.service.engine.QueueFullException;
 import dev.edgellm.service.monitor.EngineMetrics;
+import dev.edgellm.service.request.InvalidRequestException;
 import jakarta.inject.Inject;
 import jakarta.ws.rs.WebApplicationException;
 import jakarta.ws.rs.core.MediaType;
@@ -53,6 +54,12 @@ public class ErrorMappers {
     @ServerExceptionMapper
     public Response api(ApiException e) {
         return count(error(e.status(), e.type(), e.getMessage(), e.param(), e.code(), e.retryAfter()));
+    }
+
+    /** A field that the rules every intake shares refused. */
+    @ServerExceptionMapper
+    public Response invalid(InvalidRequestException e) {
+        return count(error(400, ApiException.INVALID_REQUEST, e.getMessage(), e.param(), e.code(), null));
     }
 
     @ServerExceptionMapper

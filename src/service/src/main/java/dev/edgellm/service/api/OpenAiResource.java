@@ -18,6 +18,7 @@ import dev.edgellm.service.api.openai.Responses.ModelCard;
 import dev.edgellm.service.api.openai.Responses.ModelList;
 import dev.edgellm.service.api.openai.Responses.Timings;
 import dev.edgellm.service.api.openai.Responses.Usage;
+import dev.edgellm.service.request.RequestRules;
 import dev.edgellm.service.engine.EngineFailureException;
 import dev.edgellm.service.engine.EngineService;
 import dev.edgellm.service.engine.GenerationJob;
@@ -64,6 +65,8 @@ public class OpenAiResource {
     @Inject
     RequestRules rules;
     @Inject
+    OpenAiRules openAi;
+    @Inject
     ObjectMapper json;
 
     @GET
@@ -85,8 +88,8 @@ public class OpenAiResource {
         if (req == null) {
             throw ApiException.invalid(null, "the request body is missing");
         }
-        RequestRules.Checked c = rules.check(req);
-        var messages = rules.messages(req);
+        OpenAiRules.Checked c = openAi.check(req);
+        var messages = openAi.messages(req);
         rules.checkPromptBytes("messages", RequestRules.utf8Length(messages));
         try (EngineService.Reservation place = reserve()) {
             int[] prompt;
@@ -95,7 +98,7 @@ public class OpenAiResource {
             } catch (IllegalArgumentException e) {
                 throw ApiException.invalid("messages", e.getMessage());
             }
-            GenerationRequest gr = rules.request(prompt, c, engine.context(), "messages");
+            GenerationRequest gr = rules.request(prompt, c.base(), engine.context(), "messages");
             Call call = new Call("chatcmpl-", true, engine.modelId(), Instant.now().getEpochSecond());
             return c.stream() ? stream(place, gr, call, c.includeUsage(), http) : complete(place, gr, call, http);
         }
@@ -109,7 +112,7 @@ public class OpenAiResource {
         if (req == null) {
             throw ApiException.invalid(null, "the request body is missing");
         }
-        RequestRules.Checked c = rules.check(req);
+        OpenAiRules.Checked c = openAi.check(req);
         if (req.bestOf() != null && req.bestOf() != 1) {
             throw ApiException.invalid("best_of", "only best_of = 1 is supported");
         }
@@ -126,7 +129,7 @@ public class OpenAiResource {
         checkPromptSize(p);
         try (EngineService.Reservation place = reserve()) {
             int[] prompt = promptTokens(p);
-            GenerationRequest gr = rules.request(prompt, c, engine.context(), "prompt");
+            GenerationRequest gr = rules.request(prompt, c.base(), engine.context(), "prompt");
             Call call = new Call("cmpl-", false, engine.modelId(), Instant.now().getEpochSecond());
             return c.stream() ? stream(place, gr, call, c.includeUsage(), http) : complete(place, gr, call, http);
         }

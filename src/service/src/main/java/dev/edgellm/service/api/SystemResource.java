@@ -13,6 +13,7 @@ import dev.edgellm.core.model.ModelConfig;
 import dev.edgellm.core.system.SystemInfo;
 import dev.edgellm.service.config.EdgeLlmConfig;
 import dev.edgellm.service.engine.EngineService;
+import dev.edgellm.service.engine.FitBasis;
 import dev.edgellm.service.engine.EngineUnavailableException;
 import dev.edgellm.service.monitor.ScheduledJobs;
 import dev.edgellm.service.mqtt.MqttIntake;
@@ -86,7 +87,7 @@ public class SystemResource {
     @GET
     @Path("/fit")
     public Map<String, Object> fitLoaded(@QueryParam("ctx") Integer ctx) {
-        EngineService.FitBasis basis = engine.fitBasis();
+        FitBasis basis = engine.fitBasis();
         if (basis == null) {
             throw new EngineUnavailableException("the model header was not read: " + engine.status().reason(), engine.retryAfter());
         }
@@ -134,7 +135,7 @@ public class SystemResource {
             if (ctx < 1) {
                 throw ApiException.invalid("ctx", "ctx must be at least 1, got " + ctx);
             }
-            EngineService.FitBasis loaded = engine.fitBasis();
+            FitBasis loaded = engine.fitBasis();
             long budget = loaded != null ? loaded.budget() : memory.budgetBytes();
             String source = loaded != null ? loaded.budgetSource() : memory.budgetSource();
             FitVerdict v = MemoryFit.judge(c, MemoryFit.weightsByType(f), ctx, Math.max(1, config.batch()),
@@ -220,7 +221,7 @@ public class SystemResource {
         m.put("id", engine.modelId());
         m.put("path", engine.modelPath() == null ? config.model().path() : engine.modelPath().toString());
         m.put("loaded", engine.status().ready());
-        EngineService.FitBasis b = engine.fitBasis();
+        FitBasis b = engine.fitBasis();
         ModelConfig c = b == null ? null : b.config();
         if (c != null) {
             m.put("name", c.name());

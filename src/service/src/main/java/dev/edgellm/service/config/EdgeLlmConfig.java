@@ -288,7 +288,10 @@ public interface EdgeLlmConfig {
         /** Streamed responses ({@code "stream": true}). */
         Stream stream();
 
-        /** How often the retained status is published (it is also published whenever health, model or queue saturation change). */
+        /**
+         * How often the retained status is published (it is also published whenever health, phase,
+         * model, queue saturation, pool membership or room, or draining change).
+         */
         @WithDefault("30s")
         Duration statusInterval();
 
@@ -301,6 +304,44 @@ public interface EdgeLlmConfig {
 
         /** The embedded broker, used when no {@link #host()} is set. */
         Embedded embedded();
+
+        /**
+         * The work pool's shared subscription group: the node also subscribes (QoS 1) to
+         * {@code $share/<group>/<prefix>/pool/requests} and, for its model,
+         * {@code $share/<group>/<prefix>/pool/<model-id>/requests}, and the broker hands each pool
+         * request to one node of the group. Nodes with the same group share the work. {@code none}
+         * (or an empty value) disables the pool. Needs a broker with shared subscriptions
+         * (mosquitto 2.x, EMQX, HiveMQ); on the embedded broker, which has none, the node
+         * subscribes to the pool topics directly and answers them alone.
+         */
+        @WithDefault("edgellm")
+        Optional<String> poolGroup();
+
+        /**
+         * Most pool requests this node admits to its engine at a time. At the limit its status says
+         * it has no room, and a further pool request goes back to the pool (published again,
+         * unchanged) when another member's status says it has room; otherwise it waits here for a
+         * place. Requests on the node's own topic and the broadcast do not count.
+         */
+        @WithDefault("2")
+        int maxInflight();
+
+        /**
+         * At shutdown the node leaves the pool, then answers what it has already received for up to
+         * this long before it disconnects; what is still unanswered then stays with the broker (in
+         * this node's session) and is answered when the node comes back. 0: no waiting.
+         */
+        @WithDefault("10s")
+        Duration drainTimeout();
+
+        /**
+         * Start every connection with a clean session (MQTT 3.1.1 "clean session", MQTT 5 "clean
+         * start" with a zero session expiry): the broker keeps nothing for this node while it is
+         * away, so requests sent while it is down or not acknowledged when it dies are lost, not
+         * redelivered. Off by default (a persistent session: nothing accepted is lost).
+         */
+        @WithDefault("false")
+        boolean cleanStart();
     }
 
     interface Tls {

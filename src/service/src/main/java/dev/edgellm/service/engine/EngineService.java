@@ -1,34 +1,23 @@
 package dev.edgellm.service.engine;
 
-import dev.edgellm.core.backend.Backend;
-import dev.edgellm.core.backend.BackendOptions;
-import dev.edgellm.core.backend.BackendProvider;
 import dev.edgellm.core.backend.Backends;
 import dev.edgellm.core.backend.Calibration;
 import dev.edgellm.core.engine.ChatMessage;
-import dev.edgellm.chat.ModelChatTemplates;
 import dev.edgellm.core.engine.ChatTemplate;
 import dev.edgellm.core.engine.Generator;
-import dev.edgellm.core.engine.SummaryPrompt;
 import dev.edgellm.core.fit.FitVerdict;
-import dev.edgellm.core.fit.MemoryFit;
-import dev.edgellm.core.gguf.GgmlType;
-import dev.edgellm.core.gguf.GgufFile;
 import dev.edgellm.core.model.LanguageModel;
 import dev.edgellm.core.model.ModelConfig;
 import dev.edgellm.core.model.Session;
 import dev.edgellm.core.system.SystemInfo;
 import dev.edgellm.service.config.EdgeLlmConfig;
-import dev.edgellm.service.monitor.EngineMetrics;
+import dev.edgellm.service.summary.SummaryPrompt;
 import dev.edgellm.service.system.MemoryMonitor;
-import dev.edgellm.service.system.VectorInfo;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -51,10 +40,10 @@ import org.jboss.logging.Logger;
  * not thread-safe); a bounded queue of jobs sits in front of it. Every intake (the REST API, MQTT)
  * submits {@link GenerationJob}s here and gets a {@link JobHandle} back.
  *
- * <p>At startup the thread probes the hardware, judges the memory fit of the model from its GGUF
- * header, calibrates the usable backends and loads the model, without holding up the HTTP server:
- * health checks answer meanwhile. A model that is missing or does not fit leaves the service
- * running with {@link Phase#FAILED} and the reason, instead of crashing or being OOM-killed.
+ * <p>At startup the thread runs the {@link EngineStartup} (probe, fit, calibrate, load) without
+ * holding up the HTTP server: health checks answer meanwhile. A model that is missing or does not
+ * fit leaves the service running with {@link Phase#FAILED} and the reason, instead of crashing or
+ * being OOM-killed; {@link #startupReport()} says what startup found either way.
  *
  * <p>Backpressure: {@link #tryReserve()} takes one of the {@code edgellm.queue.size} waiting
  * places or says there is none; {@link #submit} does both and throws {@link QueueFullException}.
@@ -75,21 +64,12 @@ public class EngineService {
         }
     }
 
-    /** The configured model's shape and weights against the memory budget found at startup. */
-    public record FitBasis(Path path, ModelConfig config, Map<GgmlType, Long> weights, int batch, long runtimeOverhead, long budget,
-                           String budgetSource) {
-        /** The verdict at a context length (capped at the model's trained context). */
-        public FitVerdict judge(int context) {
-            return MemoryFit.judge(config, weights, context, batch, runtimeOverhead, budget, budgetSource);
-        }
-    }
-
     @Inject
     EdgeLlmConfig config;
     @Inject
     MemoryMonitor memory;
     @Inject
-    EngineMetrics metrics;
+    JobListener metrics;
 
     private final LinkedBlockingQueue<Job> queue = new LinkedBlockingQueue<>();
     private final Job poison = new Job("stop", null);
@@ -107,31 +87,16 @@ public class EngineService {
     private volatile Thread thread;
     private volatile boolean running;
 
-    // What startup found and chose (null until known).
     private volatile Status status = new Status(Phase.STARTING, "starting");
-    private volatile Path modelPath;
-    private volatile SystemInfo startupSystem;
-    private volatile String vectorSpecies;
-    private volatile List<Backends.Candidate> backends = List.of();
-    private volatile Calibration.Outcome calibration;
-    private volatile FitBasis fitBasis;
-    private volatile FitVerdict verdict;
-    private volatile int requestedContext;
-    private volatile int context;
-    private volatile int threads;
+    /** What startup found and chose; its parts are null until known. */
+    private volatile StartupReport report;
     private volatile ChatTemplate chatTemplate;
-    private volatile String chatTemplateProblem;
-    /** Why the model's own template is not used although the file has one (it does not parse), or null. */
-    private volatile String chatTemplateWarning;
     private volatile LanguageModel published;
-    private volatile long loadMillis;
     private volatile Duration readyAfter;
     private volatile Instant readyAt;
 
     // Owned by the engine thread.
-    private Backend backend;
-    private LanguageModel model;
-    private Session session;
+    private EngineStartup.Loaded loaded;
 
     // Progress, for the watchdog.
     private volatile Job current;
@@ -263,7 +228,7 @@ public class EngineService {
         LanguageModel m = loaded();
         ChatTemplate t = chatTemplate;
         if (t == null) {
-            throw new IllegalArgumentException(chatTemplateProblem);
+            throw new IllegalArgumentException(report.chatTemplateProblem());
         }
         tokenizing.lock();
         try {
@@ -284,7 +249,7 @@ public class EngineService {
         LanguageModel m = loaded();
         ChatTemplate t = chatTemplate;
         if (t == null) {
-            throw new IllegalArgumentException(chatTemplateProblem);
+            throw new IllegalArgumentException(report.chatTemplateProblem());
         }
         tokenizing.lock();
         try {
@@ -324,15 +289,21 @@ public class EngineService {
     // ---- the engine thread -----------------------------------------------------------------------
 
     private void run() {
-        try {
-            load();
-        } catch (IOException | RuntimeException | Error e) {
-            fail(describe(e), e);
-        }
-        if (!status.ready()) {
-            closeModel();
+        EngineStartup.Result r = new EngineStartup(config, memory).run(phase -> status = new Status(Phase.LOADING, phase));
+        report = r.report();
+        if (r.loaded() == null) {
+            status = new Status(Phase.FAILED, r.report().failure());
             return;
         }
+        loaded = r.loaded();
+        chatTemplate = loaded.chatTemplate();
+        published = loaded.model();
+        readyAt = Instant.now();
+        readyAfter = ProcessHandle.current().info().startInstant().map(s -> Duration.between(s, readyAt)).orElse(null);
+        lastProgressNanos = System.nanoTime();
+        status = new Status(Phase.READY, "serving " + r.report().modelPath().getFileName() + " on " + r.report().calibration().chosen());
+        LOG.infof("ready: %s on %s, context %d tokens%s", r.report().modelPath().getFileName(), r.report().calibration().chosen(),
+                r.report().context(), readyAfter == null ? "" : ", " + readyAfter.toMillis() + " ms after the process started");
         while (running) {
             Job job;
             try {
@@ -351,116 +322,9 @@ public class EngineService {
                 j.future.completeExceptionally(new EngineFailureException("the service is shutting down", null));
             }
         }
-        closeModel();
-    }
-
-    private void load() throws IOException {
-        status = new Status(Phase.LOADING, "probing the hardware");
-        long t0 = System.nanoTime();
-        SystemInfo sys = memory.refresh();
-        startupSystem = sys;
-        vectorSpecies = VectorInfo.describe();
-        LOG.infof("system: %s, %d cores, SIMD %s (flags %s), Vector API preferred species %s", sys.cpuModel(), sys.cores(), sys.simd(),
-                String.join(" ", sys.cpuFlags()), vectorSpecies);
-        LOG.infof("memory: total %s, available %s, container %s; budget %s (%s)", mib(sys.memTotal()), mib(sys.memAvailable()),
-                sys.cgroupVersion() == 0 ? "none" : "cgroup v" + sys.cgroupVersion() + " limit " + (sys.cgroupLimit() > 0 ? mib(sys.cgroupLimit()) : "none")
-                        + ", usage " + mib(sys.cgroupUsage()),
-                mib(memory.budgetBytes()), memory.budgetSource());
-        List<Backends.Candidate> candidates = Backends.probeAll();
-        backends = candidates;
-        for (Backends.Candidate c : candidates) {
-            LOG.infof("backend %s: %s: %s", c.provider().id(), c.probe().usable() ? "usable" : "unusable", c.probe().summary());
-        }
-
-        Path path = Path.of(config.model().path()).toAbsolutePath().normalize();
-        modelPath = path;
-        if (!Files.isRegularFile(path)) {
-            fail("model file " + path + " not found (set edgellm.model.path or EDGELLM_MODEL_PATH)", null);
-            return;
-        }
-        threads = config.threads() > 0 ? config.threads() : Runtime.getRuntime().availableProcessors();
-        BackendOptions options = new BackendOptions(threads);
-        String forced = config.backend().isBlank() || config.backend().trim().equalsIgnoreCase("auto") ? null : config.backend().trim();
-        int ctx;
-        try (GgufFile f = GgufFile.open(path)) {
-            status = new Status(Phase.LOADING, "judging the memory fit");
-            ModelConfig mc = ModelConfig.fromGguf(f);
-            FitBasis basis = new FitBasis(path, mc, MemoryFit.weightsByType(f), Math.max(1, config.batch()),
-                    config.memory().runtimeOverhead().asLongValue(), memory.budgetBytes(), memory.budgetSource());
-            fitBasis = basis;
-            int requested = Math.max(1, Math.min(config.context(), mc.contextLength()));
-            requestedContext = requested;
-            FitVerdict v = basis.judge(requested);
-            verdict = v;
-            LOG.infof("memory fit of %s: %s", path.getFileName(), v.summary());
-            if (!v.fits()) {
-                fail("the model does not fit the memory limit: " + v.summary(), null);
-                return;
-            }
-            ctx = v.status() == FitVerdict.Status.FITS ? requested : v.maxContext();
-            if (ctx < requested) {
-                LOG.warnf("context capped at %d tokens (%d requested) to fit the memory limit", ctx, requested);
-            }
-            status = new Status(Phase.LOADING, forced == null ? "calibrating the backends" : "using backend " + forced);
-            Calibration.Outcome outcome = Calibration.run(f, candidates, options, config.calibration().budget().toNanos(), forced, line -> LOG.info(line));
-            calibration = outcome;
-            LOG.infof("backend chosen: %s (%s)", outcome.chosen(), outcome.reason());
-        }
-        BackendProvider provider = candidates.stream().filter(c -> c.provider().id().equals(calibration.chosen())).findFirst()
-                .orElseThrow().provider();
-        status = new Status(Phase.LOADING, "loading " + path.getFileName() + " on " + provider.id());
-        backend = provider.create(options);
-        model = LanguageModel.load(path, backend);
-        session = model.newSession(ctx, Math.max(1, config.batch()));
-        context = session.contextLength();
-        ModelChatTemplates.Resolution chat = ModelChatTemplates.resolve(model.file().metadata(), model.tokenizer());
-        chatTemplate = chat.template();
-        chatTemplateWarning = chat.warning();
-        chatTemplateProblem = chat.problem() == null ? null : chat.problem() + " (use /v1/completions)";
-        if (chat.warning() != null) {
-            LOG.warnf("chat template: %s", chat.warning());
-        }
-        LOG.infof("chat template: %s", chat.template() != null ? chat.template().description() : "none: " + chat.problem());
-        published = model;
-        loadMillis = (System.nanoTime() - t0) / 1_000_000;
-        readyAt = Instant.now();
-        readyAfter = ProcessHandle.current().info().startInstant().map(s -> Duration.between(s, readyAt)).orElse(null);
-        lastProgressNanos = System.nanoTime();
-        status = new Status(Phase.READY, "serving " + path.getFileName() + " on " + provider.id());
-        LOG.infof("ready: %s (%s, %d layers, vocab %d) on %s with %d threads, context %d tokens, batch %d; loaded in %d ms%s",
-                path.getFileName(), model.config().architecture(), model.config().layers(), model.config().vocabSize(), provider.id(), threads,
-                context, session.maxBatch(), loadMillis, readyAfter == null ? "" : ", " + readyAfter.toMillis() + " ms after the process started");
-    }
-
-    private void fail(String reason, Throwable cause) {
-        status = new Status(Phase.FAILED, reason);
-        // An expected failure (missing file, no fit, bad file) is one line; the stack trace only at debug.
-        LOG.errorf("not serving: %s", reason);
-        if (cause != null) {
-            LOG.debug("model load failure", cause);
-        }
-    }
-
-    private static String describe(Throwable e) {
-        String m = e.getMessage();
-        return (e instanceof IOException ? "cannot read the model: " : "cannot load the model: ")
-                + (m == null || m.isBlank() ? e.getClass().getSimpleName() : m);
-    }
-
-    private void closeModel() {
         published = null;
-        if (session != null) {
-            session.close();
-            session = null;
-        }
-        if (model != null) {
-            model.close();
-            model = null;
-        }
-        if (backend != null) {
-            backend.close();
-            backend = null;
-        }
+        loaded.close();
+        loaded = null;
     }
 
     private void execute(Job job) {
@@ -480,6 +344,7 @@ public class EngineService {
         long deadline = started + Math.max(1, config.limits().maxRequestTime().toNanos());
         boolean[] outOfTime = new boolean[1];
         try {
+            Session session = loaded.session();
             session.reset();
             Generator.Result r = Generator.generate(session, req.promptTokens(), new Generator.Options(req.maxTokens(), req.sampling(), req.stopAtEog()),
                     new Generator.Listener() {
@@ -527,7 +392,7 @@ public class EngineService {
             lastFailureNanos = System.nanoTime();
             // The details go to the log under the job id; the client gets the id, never the exception text.
             LOG.errorf(e, "%s (%s) failed", job.id, job.intake);
-            metrics.outcome(job.intake, EngineMetrics.FAILED);
+            metrics.failed(job.intake);
             job.future.completeExceptionally(new EngineFailureException("generation failed inside the engine (request " + job.id
                     + "; the server log has the details)", null));
             if (e instanceof VirtualMachineError vme) {
@@ -668,14 +533,23 @@ public class EngineService {
         return timedOut.get();
     }
 
+    /** What startup found and chose (every part null until startup is done). */
+    public StartupReport startupReport() {
+        StartupReport r = report;
+        return r != null ? r : StartupReport.none(configuredModel());
+    }
+
+    private Path configuredModel() {
+        return Path.of(config.model().path()).toAbsolutePath().normalize();
+    }
+
     public Path modelPath() {
-        return modelPath;
+        return startupReport().modelPath();
     }
 
     /** The model id shown by the API: the file name without {@code .gguf}. */
     public String modelId() {
-        Path p = modelPath != null ? modelPath : Path.of(config.model().path());
-        String n = p.getFileName().toString();
+        String n = modelPath().getFileName().toString();
         return n.toLowerCase(Locale.ROOT).endsWith(".gguf") ? n.substring(0, n.length() - 5) : n;
     }
 
@@ -691,54 +565,62 @@ public class EngineService {
 
     /** The chat template in use ("tokenizer.chat_template (Jinja)", "built-in Gemma"), or null. */
     public String chatTemplateDescription() {
-        ChatTemplate t = chatTemplate;
-        return t == null ? null : t.description();
+        return startupReport().chatTemplate();
     }
 
     /** Why the file's own chat template is not used (unparsable), or null. */
     public String chatTemplateWarning() {
-        return chatTemplateWarning;
+        return startupReport().chatTemplateWarning();
     }
 
     public SystemInfo startupSystem() {
-        return startupSystem;
+        return startupReport().system();
     }
 
     public String vectorSpecies() {
-        return vectorSpecies;
+        return startupReport().vectorSpecies();
     }
 
     public List<Backends.Candidate> backends() {
-        return backends;
+        return startupReport().backends();
     }
 
     public Calibration.Outcome calibration() {
-        return calibration;
+        return startupReport().calibration();
     }
 
     public FitBasis fitBasis() {
-        return fitBasis;
+        return startupReport().fitBasis();
     }
 
     public FitVerdict verdict() {
-        return verdict;
+        return startupReport().verdict();
     }
 
     /** The context the session was allocated for (0 until loaded). */
     public int context() {
-        return context;
+        return startupReport().context();
     }
 
     public int requestedContext() {
-        return requestedContext;
+        return startupReport().requestedContext();
     }
 
     public int threads() {
-        return threads;
+        return startupReport().threads();
     }
 
     public long loadMillis() {
-        return loadMillis;
+        return startupReport().loadMillis();
+    }
+
+    /**
+     * Whether the node can serve: a model is loaded and fits, the engine thread is alive and the
+     * backend's last job did not fail recently (readiness, and when a node takes fleet work).
+     */
+    public boolean canServe() {
+        FitVerdict v = verdict();
+        return status.ready() && v != null && v.fits() && backendHealthy() && threadAlive();
     }
 
     /** Time from process start to ready, null until ready (or when the start time is unknown). */
@@ -748,9 +630,5 @@ public class EngineService {
 
     public Instant readyAt() {
         return readyAt;
-    }
-
-    static String mib(long bytes) {
-        return bytes < 0 ? "unknown" : String.format(Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
     }
 }

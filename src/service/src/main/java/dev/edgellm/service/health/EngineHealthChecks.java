@@ -59,7 +59,7 @@ public final class EngineHealthChecks {
             boolean saturated = engine.saturated();
             String failure = engine.lastFailure();
             HealthCheckResponseBuilder b = HealthCheckResponse.named("engine")
-                    .status(ready(engine))
+                    .status(engine.canServe())
                     .withData("phase", s.phase().name())
                     .withData("reason", s.reason())
                     .withData("memory_fit", v == null ? "unknown" : v.summary())
@@ -72,12 +72,6 @@ public final class EngineHealthChecks {
                 b.withData("last_job_failure", failure);
             }
             return Uni.createFrom().item(b.build());
-        }
-
-        /** Whether the engine can serve: loaded, fits, the backend's last job did not fail recently. */
-        public static boolean ready(EngineService engine) {
-            FitVerdict v = engine.verdict();
-            return engine.status().ready() && v != null && v.fits() && engine.backendHealthy() && engine.threadAlive();
         }
     }
 

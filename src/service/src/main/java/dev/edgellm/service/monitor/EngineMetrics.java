@@ -1,6 +1,8 @@
 package dev.edgellm.service.monitor;
 
+import dev.edgellm.service.engine.FinishReason;
 import dev.edgellm.service.engine.GenerationOutcome;
+import dev.edgellm.service.engine.JobListener;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -17,7 +19,7 @@ import java.time.Duration;
  * {@code edgellm_requests_total{intake,outcome}}. Gauges (queue, memory) are in {@link Gauges}.
  */
 @ApplicationScoped
-public class EngineMetrics {
+public class EngineMetrics implements JobListener {
     /** Outcomes counted in {@code edgellm_requests_total}. */
     public static final String COMPLETED = "completed";
     public static final String CANCELLED = "cancelled";
@@ -36,6 +38,8 @@ public class EngineMetrics {
     public static final String EXPIRED = "expired";
     /** A request dropped because the MQTT inbox was full (QoS 0). */
     public static final String DROPPED = "dropped";
+    /** A work pool request this busy node handed back to the pool for a member with room (MQTT). */
+    public static final String HANDED_BACK = "handed_back";
     /** A request whose id was reused for a different request (MQTT). */
     public static final String CONFLICT = "conflict";
 
@@ -59,6 +63,7 @@ public class EngineMetrics {
     }
 
     /** A job finished (completed or cancelled) with these numbers. */
+    @Override
     public void finished(String intake, GenerationOutcome o) {
         generated.increment(o.completionTokens());
         prompt.increment(o.promptTokens());
@@ -70,7 +75,12 @@ public class EngineMetrics {
             tokensPerSecond.record(tps);
             lastTokensPerSecond = tps;
         }
-        outcome(intake, o.finishReason() == dev.edgellm.service.engine.FinishReason.CANCELLED ? CANCELLED : COMPLETED);
+        outcome(intake, o.finishReason() == FinishReason.CANCELLED ? CANCELLED : COMPLETED);
+    }
+
+    @Override
+    public void failed(String intake) {
+        outcome(intake, FAILED);
     }
 
     /** Counts a request by intake ("http", "mqtt") and outcome. */

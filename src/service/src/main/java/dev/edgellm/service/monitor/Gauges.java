@@ -11,7 +11,8 @@ import jakarta.inject.Inject;
 
 /**
  * Gauges read when {@code /q/metrics} is scraped: queue depth and capacity, engine busy, context
- * in use, last decode speed, memory in use against the limit.
+ * in use, last decode speed, memory in use against the limit. The MQTT intake's are in
+ * {@code dev.edgellm.service.mqtt.MqttGauges}.
  */
 @ApplicationScoped
 public class Gauges {
@@ -23,8 +24,6 @@ public class Gauges {
     MemoryMonitor memory;
     @Inject
     EngineMetrics metrics;
-    @Inject
-    dev.edgellm.service.mqtt.MqttIntake mqtt;
 
     void register(@Observes StartupEvent event) {
         gauge("edgellm.queue.depth", "Jobs waiting for the engine", engine, e -> e.queueDepth());
@@ -37,18 +36,6 @@ public class Gauges {
         gauge("edgellm.memory.limit.bytes", "Memory limit (configured, container, else physical)", memory, m -> m.limitBytes());
         gauge("edgellm.memory.rss.bytes", "Resident set of this process, as last probed", memory, m -> m.rssBytes());
         gauge("edgellm.requests.timed.out", "Jobs cut short by edgellm.limits.max-request-time", engine, e -> e.timedOutJobs());
-        gauge("edgellm.mqtt.connected", "1 while connected to the MQTT broker", mqtt, q -> q.connected() ? 1 : 0);
-        gauge("edgellm.mqtt.failed.cycles", "MQTT connection cycles failed in a row (the mqtt health check is DOWN from edgellm.mqtt.reconnect.down-after)",
-                mqtt, q -> q.failedCycles());
-        gauge("edgellm.mqtt.inbox.depth", "MQTT requests received and not yet taken", mqtt, q -> q.running() ? q.inboxDepth() : 0);
-        io.micrometer.core.instrument.FunctionCounter.builder("edgellm.mqtt.oversize.messages", mqtt, q -> q.mqttMetrics().oversize.get())
-                .description("Messages over edgellm.mqtt.max-payload plus headers that the broker sent (each ended the connection)").register(registry);
-        io.micrometer.core.instrument.FunctionCounter.builder("edgellm.mqtt.disconnects", mqtt, q -> q.mqttMetrics().disconnects.get())
-                .description("Connections to the MQTT broker lost").register(registry);
-        io.micrometer.core.instrument.FunctionCounter.builder("edgellm.mqtt.failed.connection.cycles", mqtt, q -> q.mqttMetrics().failedCycles.get())
-                .description("MQTT connection cycles that failed (refused, or lost within 30 s)").register(registry);
-        io.micrometer.core.instrument.FunctionCounter.builder("edgellm.mqtt.cache.skipped.lines", mqtt, q -> q.mqttMetrics().cacheSkipped.get())
-                .description("Unreadable lines skipped when the MQTT response cache was opened").register(registry);
     }
 
     private <T> void gauge(String name, String description, T target, java.util.function.ToDoubleFunction<T> f) {

@@ -85,7 +85,7 @@ public final class EmbeddedBroker implements AutoCloseable {
 
     /** Whether {@code host} names only loopback addresses. */
     public static boolean isLoopback(String host) {
-        return dev.edgellm.service.api.ApiAccessFilter.isLoopback(host);
+        return dev.edgellm.service.system.Addresses.isLoopback(host);
     }
 
     /** The address clients on this machine connect to. */

@@ -2,8 +2,7 @@ package dev.edgellm.service.mqtt;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.edgellm.core.engine.ChatMessage;
-import dev.edgellm.service.api.openai.SamplingFields;
-import dev.edgellm.service.api.openai.StreamOptions;
+import dev.edgellm.service.request.SamplingFields;
 import java.util.List;
 import java.util.Map;
 
@@ -50,39 +49,5 @@ public record MqttRequest(String id, Kind kind, String replyTo, String prompt, L
     /** The sampling fields of an MQTT request, in the REST API's terms so the same rules check them. */
     public record Sampling(Integer maxTokens, Double temperature, Long seed, Double topP, Integer topK, Double minP, Double repeatPenalty,
                            Integer repeatLastN, JsonNode stop) implements SamplingFields {
-        @Override
-        public Boolean stream() {
-            return null;
-        }
-
-        @Override
-        public StreamOptions streamOptions() {
-            return null;
-        }
-
-        @Override
-        public Integer n() {
-            return null;
-        }
-
-        @Override
-        public Double presencePenalty() {
-            return null;
-        }
-
-        @Override
-        public Double frequencyPenalty() {
-            return null;
-        }
-
-        @Override
-        public Boolean ignoreEos() {
-            return null;
-        }
-
-        @Override
-        public Boolean logprobs() {
-            return null;
-        }
     }
 }

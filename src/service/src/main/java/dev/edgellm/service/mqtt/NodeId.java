@@ -13,8 +13,9 @@ public final class NodeId {
     public static String resolve(Optional<String> configured) {
         String raw = configured.map(String::strip).filter(s -> !s.isEmpty()).orElseGet(NodeId::hostName);
         String id = Topics.sanitizeLevel(raw);
-        if (id.equals(Topics.FLEET)) {
-            throw new IllegalArgumentException("edgellm.node-id may not be '" + Topics.FLEET + "': that level addresses every node");
+        if (Topics.RESERVED.contains(id)) {
+            throw new IllegalArgumentException("edgellm.node-id may not be '" + id + "': that level is not a node's (all: every node, "
+                    + "pool: the work pool, replies: the reply prefix)");
         }
         return id;
     }

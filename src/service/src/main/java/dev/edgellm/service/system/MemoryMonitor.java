@@ -19,6 +19,13 @@ public class MemoryMonitor {
     @Inject
     EdgeLlmConfig config;
 
+    /** A monitor outside CDI (the engine's startup on its own, in tests). */
+    public static MemoryMonitor of(EdgeLlmConfig config) {
+        MemoryMonitor m = new MemoryMonitor();
+        m.config = config;
+        return m;
+    }
+
     private volatile SystemInfo current;
     private volatile long rssBytes = -1;
     private volatile Instant probedAt;

@@ -311,17 +311,37 @@ class KubernetesManifestsTest {
         assertEquals("management", p.getHttpGet().getPort().getStrVal(), where + ": " + kind + " probe on the management port");
     }
 
+    /** The topic lines of one user's block of the ACL. */
+    static List<String> block(List<String> acl, String user) {
+        int at = acl.indexOf("user " + user);
+        assertTrue(at >= 0, "the ACL has a block for " + user);
+        List<String> lines = new java.util.ArrayList<>();
+        for (int i = at + 1; i < acl.size() && acl.get(i).startsWith("topic "); i++) {
+            lines.add(acl.get(i));
+        }
+        return lines;
+    }
+
     /** The broker's ACL covers the node's own, fleet and pool requests and confines its writes to its level and the reply prefix. */
     @Test
     void theMosquittoAclConfinesEachNode() throws IOException {
         List<String> acl = Files.readAllLines(K8S.resolve("mosquitto/acl")).stream().map(String::strip)
                 .filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
-        for (String line : List.of("pattern read edgellm/%u/requests", "pattern read edgellm/all/requests", "pattern read edgellm/pool/requests",
-                "pattern readwrite edgellm/%u/#", "pattern write edgellm/replies/#")) {
-            assertTrue(acl.contains(line), "ACL has '" + line + "': " + acl);
+        assertTrue(acl.contains("pattern readwrite edgellm/%u/#"), "each node has its own level: " + acl);
+        // mosquitto applies patterns to every user: none may grant what is not the user's own level
+        assertTrue(acl.stream().filter(l -> l.startsWith("pattern")).allMatch(l -> l.contains("%u")),
+                "patterns apply to every user, clients included; grant shared topics per user: " + acl);
+        List<String> node = block(acl, "gw-1");
+        for (String line : List.of("topic read edgellm/all/requests", "topic read edgellm/pool/requests", "topic read edgellm/pool/+/requests",
+                "topic read edgellm/+/status", "topic write edgellm/replies/#", "topic write edgellm/pool/requests",
+                "topic write edgellm/pool/+/requests")) {
+            assertTrue(node.contains(line), "a node's block has '" + line + "': " + node);
         }
-        assertTrue(acl.stream().filter(l -> l.startsWith("pattern")).noneMatch(l -> l.contains("write edgellm/#") || l.contains("write #")),
-                "no node may write everywhere");
+        assertTrue(node.stream().noneMatch(l -> l.contains("write edgellm/#") || l.contains("write #") || l.equals("topic write edgellm/+/requests")),
+                "no node may write everywhere, or to another node's requests");
+        assertEquals(List.of("topic read edgellm/+/status"), block(acl, "edgellm-operator"), "the operator reads statuses only");
+        assertTrue(block(acl, "plant-hmi").stream().noneMatch(l -> l.startsWith("topic read") && l.contains("requests")), "clients read no requests");
+        // MosquittoAclTest checks all of this against a real mosquitto.
         String conf = Files.readString(K8S.resolve("mosquitto/mosquitto.conf"));
         assertTrue(conf.contains("allow_anonymous false") && conf.contains("listener 8883") && conf.contains("acl_file"), conf);
         Matcher m = Pattern.compile("(?m)^max_packet_size (\\d+)").matcher(conf);

@@ -47,6 +47,11 @@ public final class Mosquitto implements AutoCloseable {
     }
 
     public static Mosquitto start() throws IOException, InterruptedException {
+        return start(new String[0]);
+    }
+
+    /** Starts one that also logs these {@code log_type}s (e.g. {@code subscribe}, {@code unsubscribe}) to {@link #log()}. */
+    public static Mosquitto start(String... logTypes) throws IOException, InterruptedException {
         Path bin = binary();
         if (bin == null) {
             throw new IOException("mosquitto is not installed (apt-get install mosquitto)");
@@ -54,7 +59,9 @@ public final class Mosquitto implements AutoCloseable {
         int port = freePort();
         Path dir = Files.createTempDirectory("mosquitto-test");
         Path conf = dir.resolve("mosquitto.conf");
+        // user root: started as root (CI), mosquitto would drop to its own user, which cannot write the log in this directory
         Files.writeString(conf, """
+                user root
                 listener %d 127.0.0.1
                 allow_anonymous true
                 persistence false
@@ -62,7 +69,8 @@ public final class Mosquitto implements AutoCloseable {
                 log_type error
                 log_type warning
                 log_type notice
-                """.formatted(port, dir.resolve("mosquitto.log")));
+                """.formatted(port, dir.resolve("mosquitto.log")) + java.util.Arrays.stream(logTypes).map(t -> "log_type " + t + "\n")
+                .collect(java.util.stream.Collectors.joining()));
         Process p = new ProcessBuilder(bin.toString(), "-c", conf.toString())
                 .redirectErrorStream(true).redirectOutput(dir.resolve("stdout.log").toFile()).start();
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
@@ -83,6 +91,12 @@ public final class Mosquitto implements AutoCloseable {
 
     public int port() {
         return port;
+    }
+
+    /** What the broker logged so far. */
+    public String log() throws IOException {
+        Path f = dir.resolve("mosquitto.log");
+        return Files.exists(f) ? Files.readString(f) : "";
     }
 
     @Override

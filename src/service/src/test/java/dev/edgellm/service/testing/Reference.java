@@ -5,7 +5,7 @@ import dev.edgellm.core.backend.scalar.ScalarBackend;
 import dev.edgellm.core.engine.ChatMessage;
 import dev.edgellm.core.engine.ChatTemplate;
 import dev.edgellm.core.engine.Generator;
-import dev.edgellm.core.engine.SummaryPrompt;
+import dev.edgellm.service.summary.SummaryPrompt;
 import dev.edgellm.core.model.LanguageModel;
 import dev.edgellm.core.model.Session;
 import dev.edgellm.core.sampling.SamplingParams;

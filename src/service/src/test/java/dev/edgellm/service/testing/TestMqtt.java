@@ -47,7 +47,8 @@ public final class TestMqtt implements AutoCloseable {
 
     public static TestMqtt connect(int port) throws Exception {
         Vertx v = Vertx.vertx();
-        MqttClientOptions o = new MqttClientOptions().setClientId("test-" + UUID.randomUUID()).setCleanSession(true).setMaxMessageSize(16 << 20);
+        MqttClientOptions o = new MqttClientOptions().setClientId("test-" + UUID.randomUUID()).setCleanSession(true).setMaxMessageSize(16 << 20)
+                .setMaxInflightQueue(1000);
         MqttClient c = MqttClient.create(v, o);
         TestMqtt t = new TestMqtt(v, c);
         c.publishHandler(m -> {

@@ -33,7 +33,7 @@ public record ChatCompletionRequest(
         @JsonProperty("repeat_last_n") Integer repeatLastN,
         @JsonProperty("ignore_eos") Boolean ignoreEos,
         Boolean logprobs,
-        JsonNode tools) implements SamplingFields {
+        JsonNode tools) implements OpenAiFields {
 
     /** One chat turn; {@code content} is a string or an array of {@code {"type":"text","text":...}} parts. */
     @RegisterForReflection

@@ -32,5 +32,5 @@ public record CompletionRequest(
         @JsonProperty("repeat_penalty") Double repeatPenalty,
         @JsonProperty("repeat_last_n") Integer repeatLastN,
         @JsonProperty("ignore_eos") Boolean ignoreEos,
-        Boolean logprobs) implements SamplingFields {
+        Boolean logprobs) implements OpenAiFields {
 }

@@ -1,5 +1,7 @@
-package dev.edgellm.core.engine;
+package dev.edgellm.service.summary;
 
+import dev.edgellm.core.engine.ChatMessage;
+import dev.edgellm.core.engine.ChatTemplate;
 import dev.edgellm.core.tokenizer.Tokenizer;
 import java.math.BigDecimal;
 import java.util.ArrayList;
@@ -9,10 +11,13 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Builds the chat prompt of a summarization job from free text and/or records (sensor readings,
- * events): records become a compact, deterministic table (columns in order of first appearance,
- * one line per record), and the input is trimmed to the token budget. Trimming keeps the newest
- * records (the end of the list) and the beginning of the text, and is reported.
+ * Builds the chat prompt of a summarization job (the MQTT intake's {@code summarize} requests)
+ * from free text and/or records (sensor readings, events): records become a compact,
+ * deterministic table (columns in order of first appearance, one line per record), and the input
+ * is trimmed to the token budget. Trimming keeps the newest records (the end of the list) and the
+ * beginning of the text, and is reported. A service feature (what a gateway's operator wants from
+ * sensor data), not part of the framework-free engine: it only uses the engine's tokenizer and
+ * chat template.
  */
 public final class SummaryPrompt {
     /** Used when a job gives no instructions of its own. */

@@ -1,10 +1,11 @@
-package dev.edgellm.core.engine;
+package dev.edgellm.service.summary;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.edgellm.core.engine.ChatTemplate;
 import dev.edgellm.core.gguf.GgufFile;
 import dev.edgellm.core.testing.SharedFiles;
 import dev.edgellm.core.tokenizer.Tokenizer;

@@ -1,10 +1,8 @@
-package dev.edgellm.service.api;
+package dev.edgellm.service.request;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.edgellm.core.engine.ChatMessage;
 import dev.edgellm.core.sampling.SamplingParams;
-import dev.edgellm.service.api.openai.ChatCompletionRequest;
-import dev.edgellm.service.api.openai.SamplingFields;
 import dev.edgellm.service.config.EdgeLlmConfig;
 import dev.edgellm.service.engine.EngineService;
 import dev.edgellm.service.engine.GenerationRequest;
@@ -14,8 +12,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Checks request fields against the limits and turns them into engine terms. Every rejection is a
- * 400 naming the field.
+ * Checks request fields against the limits and turns them into engine terms, for every intake
+ * (REST, MQTT): the same request is accepted or refused the same way whichever way it came. Every
+ * rejection is an {@link InvalidRequestException} naming the field.
  */
 @ApplicationScoped
 public class RequestRules {
@@ -31,33 +30,21 @@ public class RequestRules {
     EngineService engine;
 
     /** The checked, engine-independent part of a request. */
-    public record Checked(int maxTokens, SamplingParams sampling, List<String> stop, boolean stopAtEog, boolean stream, boolean includeUsage) {}
+    public record Checked(int maxTokens, SamplingParams sampling, List<String> stop, boolean stopAtEog) {}
 
-    /** Checks everything that does not need the model: counts, ranges, unsupported options. */
+    /** Checks everything that does not need the model: counts and ranges. */
     public Checked check(SamplingFields f) {
-        if (f.n() != null && f.n() != 1) {
-            throw ApiException.invalid("n", "only n = 1 is supported (one choice per request)");
-        }
-        if (Boolean.TRUE.equals(f.logprobs())) {
-            throw ApiException.invalid("logprobs", "logprobs are not supported");
-        }
-        if (f.presencePenalty() != null && f.presencePenalty() != 0) {
-            throw ApiException.invalid("presence_penalty", "presence_penalty is not supported; use repeat_penalty (e.g. 1.1)");
-        }
-        if (f.frequencyPenalty() != null && f.frequencyPenalty() != 0) {
-            throw ApiException.invalid("frequency_penalty", "frequency_penalty is not supported; use repeat_penalty (e.g. 1.1)");
-        }
         int maxTokens = f.maxTokens() == null ? config.limits().defaultMaxTokens() : f.maxTokens();
         if (maxTokens < 1) {
-            throw ApiException.invalid("max_tokens", "max_tokens must be at least 1, got " + maxTokens);
+            throw new InvalidRequestException("max_tokens", "max_tokens must be at least 1, got " + maxTokens);
         }
         if (maxTokens > config.limits().maxTokens()) {
-            throw ApiException.invalid("max_tokens", "max_tokens is " + maxTokens + ", more than this server's limit of "
+            throw new InvalidRequestException("max_tokens", "max_tokens is " + maxTokens + ", more than this server's limit of "
                     + config.limits().maxTokens() + " (edgellm.limits.max-tokens)");
         }
         double temperature = f.temperature() == null ? DEFAULT_TEMPERATURE : f.temperature();
         if (!(temperature >= 0 && temperature <= 2)) {
-            throw ApiException.invalid("temperature", "temperature must be between 0 and 2, got " + f.temperature());
+            throw new InvalidRequestException("temperature", "temperature must be between 0 and 2, got " + f.temperature());
         }
         SamplingParams sp = temperature == 0 ? SamplingParams.greedy()
                 : SamplingParams.defaults(f.seed() != null ? f.seed() : System.nanoTime()).withTemperature((float) temperature);
@@ -66,13 +53,13 @@ public class RequestRules {
         }
         if (f.topP() != null) {
             if (!(f.topP() > 0 && f.topP() <= 1)) {
-                throw ApiException.invalid("top_p", "top_p must be in (0, 1], got " + f.topP());
+                throw new InvalidRequestException("top_p", "top_p must be in (0, 1], got " + f.topP());
             }
             sp = sp.withTopP(f.topP().floatValue());
         }
         if (f.topK() != null) {
             if (f.topK() < 0) {
-                throw ApiException.invalid("top_k", "top_k must be >= 0 (0 = off), got " + f.topK());
+                throw new InvalidRequestException("top_k", "top_k must be >= 0 (0 = off), got " + f.topK());
             }
             // at least the vocabulary keeps every token: the same as off
             int vocab = engine.vocabSize();
@@ -80,7 +67,7 @@ public class RequestRules {
         }
         if (f.minP() != null) {
             if (!(f.minP() >= 0 && f.minP() <= 1)) {
-                throw ApiException.invalid("min_p", "min_p must be in [0, 1], got " + f.minP());
+                throw new InvalidRequestException("min_p", "min_p must be in [0, 1], got " + f.minP());
             }
             sp = sp.withMinP(f.minP().floatValue());
         }
@@ -88,20 +75,15 @@ public class RequestRules {
             double penalty = f.repeatPenalty() == null ? 1.0 : f.repeatPenalty();
             int lastN = f.repeatLastN() == null ? 64 : f.repeatLastN();
             if (!(penalty > 0 && penalty <= 10)) {
-                throw ApiException.invalid("repeat_penalty", "repeat_penalty must be in (0, 10], got " + f.repeatPenalty());
+                throw new InvalidRequestException("repeat_penalty", "repeat_penalty must be in (0, 10], got " + f.repeatPenalty());
             }
             if (lastN < 0) {
-                throw ApiException.invalid("repeat_last_n", "repeat_last_n must be >= 0, got " + lastN);
+                throw new InvalidRequestException("repeat_last_n", "repeat_last_n must be >= 0, got " + lastN);
             }
             sp = sp.withRepeatPenalty((float) penalty, lastN);
         }
         List<String> stop = stops(f.stop());
-        boolean stream = Boolean.TRUE.equals(f.stream());
-        if (f.streamOptions() != null && !stream) {
-            throw ApiException.invalid("stream_options", "stream_options is only allowed with stream: true");
-        }
-        boolean includeUsage = f.streamOptions() != null && Boolean.TRUE.equals(f.streamOptions().includeUsage());
-        return new Checked(maxTokens, sp, stop, !Boolean.TRUE.equals(f.ignoreEos()), stream, includeUsage);
+        return new Checked(maxTokens, sp, stop, !Boolean.TRUE.equals(f.ignoreEos()));
     }
 
     private List<String> stops(JsonNode node) {
@@ -114,77 +96,33 @@ public class RequestRules {
         } else if (node.isArray()) {
             for (JsonNode s : node) {
                 if (!s.isTextual()) {
-                    throw ApiException.invalid("stop", "stop must be a string or an array of strings");
+                    throw new InvalidRequestException("stop", "stop must be a string or an array of strings");
                 }
                 out.add(s.asText());
             }
         } else {
-            throw ApiException.invalid("stop", "stop must be a string or an array of strings");
+            throw new InvalidRequestException("stop", "stop must be a string or an array of strings");
         }
         if (out.size() > config.limits().maxStopSequences()) {
-            throw ApiException.invalid("stop", "at most " + config.limits().maxStopSequences() + " stop strings are allowed, got " + out.size());
+            throw new InvalidRequestException("stop", "at most " + config.limits().maxStopSequences() + " stop strings are allowed, got " + out.size());
         }
         long total = 0;
         for (String s : out) {
             if (s.isEmpty()) {
-                throw ApiException.invalid("stop", "stop strings may not be empty");
+                throw new InvalidRequestException("stop", "stop strings may not be empty");
             }
             long bytes = utf8Length(s);
             if (bytes > config.limits().maxStopBytes()) {
-                throw ApiException.invalid("stop", "a stop string has " + bytes + " bytes, more than this server's limit of "
+                throw new InvalidRequestException("stop", "a stop string has " + bytes + " bytes, more than this server's limit of "
                         + config.limits().maxStopBytes() + " (edgellm.limits.max-stop-bytes)");
             }
             total += bytes;
         }
         if (total > config.limits().maxStopTotalBytes()) {
-            throw ApiException.invalid("stop", "the stop strings have " + total + " bytes together, more than this server's limit of "
+            throw new InvalidRequestException("stop", "the stop strings have " + total + " bytes together, more than this server's limit of "
                     + config.limits().maxStopTotalBytes() + " (edgellm.limits.max-stop-total-bytes)");
         }
         return out;
-    }
-
-    /** Chat messages in engine terms: roles system (or developer), user, assistant; text content only. */
-    public List<ChatMessage> messages(ChatCompletionRequest r) {
-        if (r.tools() != null && !r.tools().isNull() && !(r.tools().isArray() && r.tools().isEmpty())) {
-            throw ApiException.invalid("tools", "tools (function calling) are not supported");
-        }
-        if (r.messages() == null || r.messages().isEmpty()) {
-            throw ApiException.invalid("messages", "messages must be a non-empty array");
-        }
-        List<ChatMessage> out = new ArrayList<>();
-        for (int i = 0; i < r.messages().size(); i++) {
-            ChatCompletionRequest.Message m = r.messages().get(i);
-            String param = "messages[" + i + "]";
-            if (m == null) {
-                throw ApiException.invalid(param, "a message may not be null");
-            }
-            String role = m.role() == null ? null : m.role().equals("developer") ? "system" : m.role();
-            if (role == null || !(role.equals("system") || role.equals("user") || role.equals("assistant"))) {
-                throw ApiException.invalid(param + ".role", "role must be system, developer, user or assistant, got " + m.role());
-            }
-            out.add(new ChatMessage(role, content(m.content(), param + ".content")));
-        }
-        return out;
-    }
-
-    private static String content(JsonNode c, String param) {
-        if (c == null || c.isNull()) {
-            throw ApiException.invalid(param, "message content is missing");
-        }
-        if (c.isTextual()) {
-            return c.asText();
-        }
-        if (c.isArray()) {
-            StringBuilder sb = new StringBuilder();
-            for (JsonNode part : c) {
-                if (!part.isObject() || !"text".equals(part.path("type").asText()) || !part.path("text").isTextual()) {
-                    throw ApiException.invalid(param, "only text content parts ({\"type\":\"text\",\"text\":...}) are supported");
-                }
-                sb.append(part.get("text").asText());
-            }
-            return sb.toString();
-        }
-        throw ApiException.invalid(param, "content must be a string or an array of text parts");
     }
 
     /** Most bytes of prompt text (UTF-8) a request may send to the tokenizer. */
@@ -200,7 +138,7 @@ public class RequestRules {
     public void checkPromptBytes(String param, long bytes) {
         long max = maxPromptBytes();
         if (bytes > max) {
-            throw ApiException.invalid(param, "prompt_too_long", "the prompt has " + bytes + " bytes of text, more than this server's limit of "
+            throw new InvalidRequestException(param, InvalidRequestException.PROMPT_TOO_LONG, "the prompt has " + bytes + " bytes of text, more than this server's limit of "
                     + max + " (edgellm.limits.max-prompt-bytes; " + config.limits().maxPromptTokens() + " tokens at most)");
         }
     }
@@ -208,7 +146,7 @@ public class RequestRules {
     /** Refuses a prompt of more than {@code max-prompt-tokens} tokens. */
     public void checkPromptTokens(String param, int tokens) {
         if (tokens > config.limits().maxPromptTokens()) {
-            throw ApiException.invalid(param, "prompt_too_long", "the prompt has " + tokens
+            throw new InvalidRequestException(param, InvalidRequestException.PROMPT_TOO_LONG, "the prompt has " + tokens
                     + " tokens, more than this server's limit of " + config.limits().maxPromptTokens() + " (edgellm.limits.max-prompt-tokens)");
         }
     }
@@ -248,7 +186,7 @@ public class RequestRules {
     public GenerationRequest request(int[] prompt, Checked c, int context, String promptParam) {
         checkPromptTokens(promptParam, prompt.length);
         if (prompt.length >= context) {
-            throw ApiException.invalid(promptParam, "context_length_exceeded", "the prompt has " + prompt.length
+            throw new InvalidRequestException(promptParam, InvalidRequestException.CONTEXT_LENGTH_EXCEEDED, "the prompt has " + prompt.length
                     + " tokens but the model's context holds " + context + " (prompt and completion together)");
         }
         return new GenerationRequest(prompt, Math.min(c.maxTokens(), context - prompt.length), c.sampling(), c.stop(), c.stopAtEog());
