@@ -685,6 +685,15 @@ public class EngineService {
         return m == null ? null : m.config();
     }
 
+    /**
+     * The loaded model's file (metadata and tensor table, read-only), null when none is loaded. Its
+     * weights belong to the engine thread: read the header only.
+     */
+    public GgufFile modelFile() {
+        LanguageModel m = published;
+        return m == null ? null : m.file();
+    }
+
     public boolean hasChatTemplate() {
         return chatTemplate != null;
     }
