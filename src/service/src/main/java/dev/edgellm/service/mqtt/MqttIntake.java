@@ -124,6 +124,10 @@ public class MqttIntake {
     Vertx vertx;
     @Inject
     EngineMetrics metrics;
+    @Inject
+    HomeAssistantDiscovery discovery;
+    @Inject
+    dev.edgellm.service.system.MemoryMonitor memory;
 
     private volatile boolean running;
     private String nodeId;
@@ -418,6 +422,7 @@ public class MqttIntake {
             subs.put(topics.fleetRequests(), qos.value());
             c.subscribe(subs).onFailure(t -> LOG.warnf("subscription failed: %s", t.getMessage()));
             publishStatus(true);
+            discovery.onConnected(nodeId, topics, this::publish);
         });
     }
 
@@ -1058,6 +1063,8 @@ public class MqttIntake {
         s.put("busy", engine.busy());
         s.put("tokens_per_second", round(metrics.lastTokensPerSecond()));
         s.put("jobs_completed", engine.completedJobs());
+        s.put("memory_used_bytes", memory.usedBytes());
+        s.put("memory_limit_bytes", memory.limitBytes());
         s.put("mqtt_waiting", inbox.size() + (pausedForPlace ? 1 : 0));
         s.put("mqtt_in_flight", inFlight.size());
         s.put("time", Instant.now().toString());
