@@ -38,7 +38,7 @@ final class BenchCommand {
         }
     }
 
-    static int run(String[] argv, PrintStream out) throws Exception {
+    static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
         Args a = EngineOptions.parse("bench", argv, List.of("--n-prompt", "--n-gen", "--repetitions"), List.of("--json"), Map.of("-p", "--n-prompt", "-n", "--n-gen", "-r", "--repetitions"));
         EngineOptions eo = new EngineOptions(a);
         int p = a.getInt("--n-prompt", 128);
@@ -62,15 +62,21 @@ final class BenchCommand {
             double[] pp = new double[reps];
             double[] tg = new double[reps];
             double[] ttft = new double[reps];
-            try (Session s = model.newSession(ctx, eo.batch)) {
+            long work = (long) (reps + 1) * (p + n);
+            try (Session s = model.newSession(ctx, eo.batch); Progress progress = Progress.of(err, "bench", "tokens")) {
                 for (int r = -1; r < reps; r++) { // r = -1: warm-up
+                    progress.label(r < 0 ? "bench warm-up" : "bench run " + (r + 1) + "/" + reps);
+                    long base = (long) (r + 1) * (p + n);
+                    progress.update(base, work);
                     s.reset();
                     long start = System.nanoTime();
                     float[] logits = s.ingest(prompt);
                     int next = Sampler.argmax(logits, vocab);
                     long promptDone = System.nanoTime();
+                    progress.update(base + p, work);
                     for (int i = 0; i < n; i++) {
                         next = Sampler.argmax(s.next(next), vocab);
+                        progress.update(base + p + i + 1, work);
                     }
                     long end = System.nanoTime();
                     if (r >= 0) {
