@@ -317,11 +317,13 @@ class KubernetesManifestsTest {
         List<String> acl = Files.readAllLines(K8S.resolve("mosquitto/acl")).stream().map(String::strip)
                 .filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
         for (String line : List.of("pattern read edgellm/%u/requests", "pattern read edgellm/all/requests", "pattern read edgellm/pool/requests",
-                "pattern readwrite edgellm/%u/#", "pattern write edgellm/replies/#")) {
+                "pattern readwrite edgellm/%u/#", "pattern write edgellm/replies/#", "pattern write homeassistant/sensor/edgellm_%u/#")) {
             assertTrue(acl.contains(line), "ACL has '" + line + "': " + acl);
         }
         assertTrue(acl.stream().filter(l -> l.startsWith("pattern")).noneMatch(l -> l.contains("write edgellm/#") || l.contains("write #")),
                 "no node may write everywhere");
+        assertTrue(acl.stream().filter(l -> l.startsWith("pattern") && l.contains("homeassistant")).allMatch(l -> l.contains("edgellm_%u/")),
+                "a node announces only its own sensors");
         String conf = Files.readString(K8S.resolve("mosquitto/mosquitto.conf"));
         assertTrue(conf.contains("allow_anonymous false") && conf.contains("listener 8883") && conf.contains("acl_file"), conf);
         Matcher m = Pattern.compile("(?m)^max_packet_size (\\d+)").matcher(conf);

@@ -311,7 +311,10 @@ public class OllamaResource {
         if (engine.context() < requested) {
             return "edgellm.context asks for " + requested + ", the memory limit fits " + engine.context();
         }
-        return "edgellm.context, and the model's trained context";
+        if (requested < config.context()) {
+            return "the model was trained for " + requested + " tokens";
+        }
+        return "edgellm.context = " + config.context();
     }
 
     private EngineService.Reservation reserve() {
