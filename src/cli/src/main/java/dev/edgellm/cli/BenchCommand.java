@@ -16,7 +16,9 @@ import java.util.SplittableRandom;
 
 /**
  * {@code edgellm bench -m MODEL [-p 128] [-n 64] [-t THREADS] [-r REPEATS] [--backend ID] [--json]}:
- * prompt processing (one batched prompt) and token generation speed, like llama-bench: mean and
+ * prompt processing (one batched prompt) and token generation speed, as llama-bench defines them
+ * (pp: a {@code p}-token prompt from an empty context; tg: {@code n} tokens generated from an
+ * empty context), plus tg after the prompt (attention over {@code p} more positions): mean and
  * standard deviation over repeats after one warm-up run, plus load time, first-token latency and
  * resident memory.
  */
@@ -61,33 +63,46 @@ final class BenchCommand {
             int ctx = Math.max(eo.context(model), p + n);
             double[] pp = new double[reps];
             double[] tg = new double[reps];
+            double[] tgAfter = new double[reps];
             double[] ttft = new double[reps];
-            long work = (long) (reps + 1) * (p + n);
+            long work = (long) (reps + 1) * (p + 2L * n);
             try (Session s = model.newSession(ctx, eo.batch); Progress progress = Progress.of(err, "bench", "tokens")) {
                 for (int r = -1; r < reps; r++) { // r = -1: warm-up
+                    // progress between the timed phases only: nothing is added inside what is measured
                     progress.label(r < 0 ? "bench warm-up" : "bench run " + (r + 1) + "/" + reps);
-                    long base = (long) (r + 1) * (p + n);
+                    long base = (long) (r + 1) * (p + 2L * n);
                     progress.update(base, work);
+                    // tg as llama-bench measures it: n tokens generated from an empty context
+                    s.reset();
+                    long genStart = System.nanoTime();
+                    int next = prompt[0];
+                    for (int i = 0; i < n; i++) {
+                        next = Sampler.argmax(s.next(next), vocab);
+                    }
+                    long genEnd = System.nanoTime();
+                    progress.update(base + n, work);
+                    // pp: one batched prompt; then n tokens after it (attention over the prompt too)
                     s.reset();
                     long start = System.nanoTime();
                     float[] logits = s.ingest(prompt);
-                    int next = Sampler.argmax(logits, vocab);
+                    next = Sampler.argmax(logits, vocab);
                     long promptDone = System.nanoTime();
-                    progress.update(base + p, work);
                     for (int i = 0; i < n; i++) {
                         next = Sampler.argmax(s.next(next), vocab);
-                        progress.update(base + p + i + 1, work);
                     }
                     long end = System.nanoTime();
+                    progress.update(base + n + p + n, work);
                     if (r >= 0) {
                         pp[r] = p * 1e9 / (promptDone - start);
-                        tg[r] = n == 0 ? 0 : n * 1e9 / (end - promptDone);
+                        tg[r] = n == 0 ? 0 : n * 1e9 / (genEnd - genStart);
+                        tgAfter[r] = n == 0 ? 0 : n * 1e9 / (end - promptDone);
                         ttft[r] = (promptDone - start) / 1e6;
                     }
                 }
             }
             Stats ppS = Stats.of(pp);
             Stats tgS = Stats.of(tg);
+            Stats tgAfterS = Stats.of(tgAfter);
             Stats ttftS = Stats.of(ttft);
             long rss = rssBytes();
             if (json) {
@@ -98,6 +113,7 @@ final class BenchCommand {
                         + ",\"load_ms\":" + Json.number(loadMs)
                         + ",\"pp_tps\":" + Json.number(ppS.mean()) + ",\"pp_tps_sd\":" + Json.number(ppS.sd())
                         + ",\"tg_tps\":" + Json.number(tgS.mean()) + ",\"tg_tps_sd\":" + Json.number(tgS.sd())
+                        + ",\"tg_after_prompt_tps\":" + Json.number(tgAfterS.mean()) + ",\"tg_after_prompt_tps_sd\":" + Json.number(tgAfterS.sd())
                         + ",\"ttft_ms\":" + Json.number(ttftS.mean())
                         + ",\"rss_bytes\":" + rss
                         + ",\"file_bytes\":" + model.file().fileSize()
@@ -108,6 +124,7 @@ final class BenchCommand {
                 out.printf(Locale.ROOT, "%-8s %10s %12s%n", "test", "t/s", "sd");
                 out.printf(Locale.ROOT, "pp%-6d %10.2f %12.2f%n", p, ppS.mean(), ppS.sd());
                 out.printf(Locale.ROOT, "tg%-6d %10.2f %12.2f%n", n, tgS.mean(), tgS.sd());
+                out.printf(Locale.ROOT, "tg%d@pp%d %6.2f %12.2f%n", n, p, tgAfterS.mean(), tgAfterS.sd());
                 out.printf(Locale.ROOT, "first token after %.1f ms (prompt of %d); resident memory %.1f MiB%n", ttftS.mean(), p, rss / 1048576.0);
             }
         }

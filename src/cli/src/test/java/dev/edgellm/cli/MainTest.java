@@ -165,7 +165,7 @@ class MainTest {
         JsonNode j = new ObjectMapper().readTree(r.out());
         assertTrue(j.get("backend").asText().length() > 0);
         assertEquals(1, j.get("threads").asInt());
-        assertTrue(j.get("pp_tps").asDouble() > 0 && j.get("tg_tps").asDouble() > 0, r.out());
+        assertTrue(j.get("pp_tps").asDouble() > 0 && j.get("tg_tps").asDouble() > 0 && j.get("tg_after_prompt_tps").asDouble() > 0, r.out());
         assertTrue(j.get("ttft_ms").asDouble() > 0 && j.get("load_ms").asDouble() > 0, r.out());
         assertEquals(16, j.get("n_prompt").asInt());
     }

@@ -5,10 +5,10 @@ import static dev.edgellm.core.tensor.Codecs.QK;
 import dev.edgellm.core.backend.Activations;
 import dev.edgellm.core.backend.AttentionSpec;
 import dev.edgellm.core.backend.KvCache;
+import dev.edgellm.core.backend.KvCacheSpec;
 import dev.edgellm.core.backend.RopeSpec;
 import dev.edgellm.core.backend.Weight;
 import dev.edgellm.core.backend.cpu.CpuBackend;
-import dev.edgellm.core.backend.cpu.HostKvCache;
 import dev.edgellm.core.backend.cpu.HostWeight;
 import dev.edgellm.core.backend.scalar.ScalarKernels;
 import dev.edgellm.core.backend.scalar.ScalarMatmul;
@@ -45,8 +45,12 @@ public final class VectorBackend extends CpuBackend {
 
     /** Minimum row groups per parallel chunk of a matrix-vector product. */
     private static final int MATVEC_GRAIN = 2;
-    /** Element-wise ops below this many floats run on the calling thread. */
-    private static final int PARALLEL_ELEMENTS = 1 << 15;
+    /**
+     * Gated activations (GELU through a table, SiLU through exp: ~6 ns per element) over at least
+     * this many floats are split across the threads: a decode step's 6,912-element FFN gate took
+     * 45 us on one thread, 5 % of the step, against a few us to hand half to the other thread.
+     */
+    private static final int PARALLEL_ELEMENTS = 1 << 11;
 
     /** Per-thread scratch of the parallel loop bodies. */
     private static final class Scratch {
@@ -70,11 +74,12 @@ public final class VectorBackend extends CpuBackend {
             return scores;
         }
 
-        short[] acc = new short[0];
+        float[] acc = new float[0];
+        final float[] lanes = new float[Simd.L];
 
-        short[] acc(int n) {
+        float[] acc(int n) {
             if (acc.length < n) {
-                acc = new short[n];
+                acc = new float[n];
             }
             return acc;
         }
@@ -451,7 +456,7 @@ public final class VectorBackend extends CpuBackend {
             return;
         }
         gated.set(gelu, g, u);
-        pool.parallelFor(len, 4096, gated);
+        pool.parallelFor(len, 1024, gated);
     }
 
     /** The oracle's scalar GELU or SiLU gate over a range of elements. */
@@ -486,10 +491,26 @@ public final class VectorBackend extends CpuBackend {
     }
 
     // ---- attention ----------------------------------------------------------------------------------
+    @Override
+    public KvCache kvCache(KvCacheSpec spec) {
+        return new TiledKvCache(spec);
+    }
+
+    @Override
+    public void kvStore(KvCache cache, int layer, Activations k, Activations v, int startPos, int n) {
+        TiledKvCache c = (TiledKvCache) cache;
+        float[] kk = host(k);
+        float[] vv = host(v);
+        int keyRow = c.spec().kvHeads() * c.spec().keyDim();
+        for (int t = 0; t < n; t++) {
+            c.store(layer, startPos + t, kk, t * keyRow, vv, t * c.valueRow());
+        }
+    }
 
     @Override
     public void attention(Activations q, KvCache cache, int layer, int startPos, int n, AttentionSpec spec, Activations out) {
-        attention.set(host(q), (HostKvCache) cache, layer, startPos, spec, host(out), n >= ScalarKernels.FLASH_TILE_QUERIES);
+        TiledKvCache c = (TiledKvCache) cache;
+        attention.set(host(q), c, layer, startPos, spec, host(out), c.spec().f16() && n < ScalarKernels.FLASH_TILE_QUERIES);
         int pairs = n * spec.heads();
         long span = spec.window() > 0 ? Math.min(spec.window(), startPos + n) : startPos + n;
         long work = pairs * span * (spec.keyDim() + spec.valueDim());
@@ -500,25 +521,25 @@ public final class VectorBackend extends CpuBackend {
         }
     }
 
-    /** Attention of (token, head) pairs {@code [from, to)}: pair {@code i} is token {@code i / heads}, head {@code i % heads}. */
+    /** Attention of (token, head) pairs {@code [from, to)}: pair {@code i} is token {@code i / heads}, head {@code i % heads} ({@link TiledAttention}). */
     private final class AttentionTask implements WorkerPool.RangeTask {
         private float[] q;
-        private HostKvCache cache;
+        private TiledKvCache cache;
         private int layer;
         private int startPos;
         private AttentionSpec spec;
         private float[] out;
+        /** llama.cpp's small-batch flash arithmetic (f16 cache, fewer than 64 queries). */
+        private boolean flash;
 
-        private boolean wide;
-
-        void set(float[] q, HostKvCache cache, int layer, int startPos, AttentionSpec spec, float[] out, boolean wide) {
-            this.wide = wide;
+        void set(float[] q, TiledKvCache cache, int layer, int startPos, AttentionSpec spec, float[] out, boolean flash) {
             this.q = q;
             this.cache = cache;
             this.layer = layer;
             this.startPos = startPos;
             this.spec = spec;
             this.out = out;
+            this.flash = flash;
         }
 
         @Override
@@ -527,65 +548,16 @@ public final class VectorBackend extends CpuBackend {
             int heads = spec.heads();
             int kd = spec.keyDim();
             int vd = spec.valueDim();
-            int window = spec.window();
-            int capacity = cache.spec().capacity()[layer];
-            boolean f16 = cache.spec().f16();
-            int keyRow = cache.keyRow();
-            int valueRow = cache.valueRow();
-            Object keys = cache.keys(layer);
-            Object values = cache.values(layer);
-            float scale = spec.scale();
-            float softcap = spec.softcap();
             int group = heads / spec.kvHeads();
             float[] qh = s.qh(kd);
+            float[] acc = s.acc(vd);
             for (int i = from; i < to; i++) {
                 int t = i / heads;
                 int h = i % heads;
                 int pos = startPos + t;
-                int lo = window > 0 ? Math.max(0, pos - window + 1) : 0;
-                int span = pos - lo + 1;
-                float[] scores = s.scores(span);
-                int kvh = h / group;
-                int qOff = (t * heads + h) * kd;
-                if (f16 && !wide) {
-                    // llama.cpp's flash-attention arithmetic for small batches (f16 query, f16 value
-                    // accumulator): the oracle's own code, so the result is the oracle's bit for bit
-                    VectorKernels.roundToF16(q, qOff, qh, 0, kd);
-                    ScalarKernels.attendHeadFlashF16(qh, cache, layer, lo, pos, kvh, spec, out, (t * heads + h) * vd, s.acc(vd));
-                    continue;
-                }
-                // float32 query and sums: llama.cpp's tiled path for batches of 64 queries or more
-                System.arraycopy(q, qOff, qh, 0, kd);
-                int slot = lo % capacity;
-                for (int p = 0; p < span; p++) {
-                    int k0 = slot * keyRow + kvh * kd;
-                    // vectorized over the head dimension in a fixed order (VectorKernels.dotFixed): a
-                    // score depends only on the query and the key, never on the batch or the split
-                    float sc = f16 ? VectorKernels.dotFixedF16(qh, (short[]) keys, k0, kd) : VectorKernels.dotFixed(qh, (float[]) keys, k0, kd);
-                    sc *= scale;
-                    if (softcap > 0f) {
-                        sc = softcap * (float) Math.tanh(sc / softcap);
-                    }
-                    scores[p] = sc;
-                    if (++slot == capacity) {
-                        slot = 0;
-                    }
-                }
-                ScalarKernels.softmax(scores, 0, span);
-                int oOff = (t * heads + h) * vd;
-                Arrays.fill(out, oOff, oOff + vd, 0f);
-                slot = lo % capacity;
-                for (int p = 0; p < span; p++) {
-                    int v0 = slot * valueRow + kvh * vd;
-                    if (f16) {
-                        VectorKernels.axpyF16(scores[p], (short[]) values, v0, out, oOff, vd);
-                    } else {
-                        VectorKernels.axpy(scores[p], (float[]) values, v0, out, oOff, vd);
-                    }
-                    if (++slot == capacity) {
-                        slot = 0;
-                    }
-                }
+                float[] scores = s.scores(spec.window() > 0 ? Math.min(spec.window(), pos + 1) : pos + 1);
+                TiledAttention.attend(cache, layer, q, (t * heads + h) * kd, pos, h / group, spec, flash, out, (t * heads + h) * vd,
+                        qh, s.lanes, scores, acc);
             }
         }
     }

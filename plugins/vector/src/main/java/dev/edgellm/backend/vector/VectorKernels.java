@@ -14,7 +14,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Element-wise kernels on float rows: activation quantization and rounding, RMSNorm, RoPE,
- * attention's weighted value sums, residual adds. Scalar tails go through
+ * residual adds. Scalar tails go through
  * {@link ScalarKernels} so they compute exactly what the oracle computes.
  */
 final class VectorKernels {
@@ -88,63 +88,9 @@ final class VectorKernels {
 
     // ---- float rows ---------------------------------------------------------------------------------
 
-    /**
-     * {@code sum_i q[i] * k[k0+i]} over {@code n} floats in one fixed order: lane {@code i mod L}
-     * accumulates its elements by fused multiply-adds in index order, the tail (if {@code n} is not a
-     * multiple of {@link Simd#L}) goes to lanes {@code 0..} of one last step, and {@link Simd#sum}
-     * adds the lanes. The result depends on nothing but the two rows (attention scores must not
-     * depend on how many queries share a call).
-     */
-    static float dotFixed(float[] q, float[] k, int k0, int n) {
-        FloatVector acc = FloatVector.zero(F);
-        int i = 0;
-        for (int upper = F.loopBound(n); i < upper; i += L) {
-            acc = FloatVector.fromArray(F, q, i).fma(FloatVector.fromArray(F, k, k0 + i), acc);
-        }
-        if (i < n) {
-            var m = F.indexInRange(i, n);
-            acc = FloatVector.fromArray(F, q, i, m).fma(FloatVector.fromArray(F, k, k0 + i, m), acc);
-        }
-        return Simd.sum(acc);
-    }
 
-    /** {@link #dotFixed} against an f16 row ({@code k} holds float16 bits). */
-    static float dotFixedF16(float[] q, short[] k, int k0, int n) {
-        FloatVector acc = FloatVector.zero(F);
-        int i = 0;
-        for (int upper = F.loopBound(n); i < upper; i += L) {
-            acc = FloatVector.fromArray(F, q, i).fma(Convert.f16ToF32(ShortVector.fromArray(SH, k, k0 + i)), acc);
-        }
-        if (i < n) {
-            // masked-off lanes load as zero: +0 * +0 adds nothing
-            var m = F.indexInRange(i, n);
-            FloatVector kv = Convert.f16ToF32(ShortVector.fromArray(SH, k, k0 + i, SH.indexInRange(i, n)));
-            acc = FloatVector.fromArray(F, q, i, m).fma(kv, acc);
-        }
-        return Simd.sum(acc);
-    }
 
-    /** {@code out[o0+i] += a * b[b0+i]}. */
-    static void axpy(float a, float[] b, int b0, float[] out, int o0, int n) {
-        int i = 0;
-        for (int upper = F.loopBound(n); i < upper; i += L) {
-            FloatVector.fromArray(F, b, b0 + i).mul(a).add(FloatVector.fromArray(F, out, o0 + i)).intoArray(out, o0 + i);
-        }
-        for (; i < n; i++) {
-            out[o0 + i] += a * b[b0 + i];
-        }
-    }
 
-    /** {@code out[o0+i] += a * f16(b[b0+i])}. */
-    static void axpyF16(float a, short[] b, int b0, float[] out, int o0, int n) {
-        int i = 0;
-        for (int upper = F.loopBound(n); i < upper; i += L) {
-            FloatVector.fromArray(F, out, o0 + i).add(Convert.f16ToF32(ShortVector.fromArray(SH, b, b0 + i)).mul(a)).intoArray(out, o0 + i);
-        }
-        for (; i < n; i++) {
-            out[o0 + i] += a * Float.float16ToFloat(b[b0 + i]);
-        }
-    }
 
     /**
      * RMSNorm of rows {@code [row0, row1)}. Squares are float products summed in double, as the

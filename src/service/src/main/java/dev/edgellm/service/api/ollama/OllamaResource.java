@@ -1,18 +1,13 @@
 package dev.edgellm.service.api.ollama;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.edgellm.core.engine.ChatMessage;
 import dev.edgellm.service.api.ApiException;
 import dev.edgellm.service.api.JobStream;
 import dev.edgellm.service.api.RequestRules;
-import dev.edgellm.service.api.openai.SamplingFields;
-import dev.edgellm.service.api.openai.StreamOptions;
-import dev.edgellm.service.api.ollama.OllamaRequests.Options;
 import dev.edgellm.service.api.ollama.OllamaResponses.ChatLine;
 import dev.edgellm.service.api.ollama.OllamaResponses.Done;
 import dev.edgellm.service.api.ollama.OllamaResponses.GenerateLine;
-import dev.edgellm.service.config.EdgeLlmConfig;
 import dev.edgellm.service.engine.EngineFailureException;
 import dev.edgellm.service.engine.EngineService;
 import dev.edgellm.service.engine.FinishReason;
@@ -67,7 +62,7 @@ public class OllamaResource {
     @Inject
     OllamaModels models;
     @Inject
-    EdgeLlmConfig config;
+    OllamaRequestRules checks;
     @ConfigProperty(name = "quarkus.application.version", defaultValue = "unknown")
     String version;
 
@@ -109,9 +104,9 @@ public class OllamaResource {
         long t0 = System.nanoTime();
         OllamaRequests.Generate req = parse(body, OllamaRequests.Generate.class);
         models.require(req.model(), "model");
-        refuseImages(req.images(), "images");
-        refuseFormat(req.format());
-        refuseThinking(req.think());
+        checks.refuseImages(req.images(), "images");
+        checks.refuseFormat(req.format());
+        checks.refuseThinking(req.think());
         if (req.suffix() != null && !req.suffix().isEmpty()) {
             throw ApiException.invalid("suffix", "suffix (fill in the middle) is not supported");
         }
@@ -130,7 +125,7 @@ public class OllamaResource {
             return Response.ok(new GenerateLine(req.model(), now(), "", true, "load", null, null, null, null, null, null),
                     MediaType.APPLICATION_JSON_TYPE).build();
         }
-        Prepared p = prepare(req.options());
+        OllamaRequestRules.Prepared p = checks.prepare(req.options());
         boolean raw = Boolean.TRUE.equals(req.raw()) || !engine.hasChatTemplate();
         String system = raw || req.system() == null || req.system().isEmpty() ? null : req.system();
         rules.checkPromptBytes("prompt", RequestRules.utf8Length(prompt) + (system == null ? 0 : RequestRules.utf8Length(system)));
@@ -172,15 +167,15 @@ public class OllamaResource {
         if (req.tools() != null && !req.tools().isNull() && !(req.tools().isArray() && req.tools().isEmpty())) {
             throw ApiException.invalid("tools", "\"" + req.model() + "\" does not support tools");
         }
-        refuseFormat(req.format());
-        refuseThinking(req.think());
+        checks.refuseFormat(req.format());
+        checks.refuseThinking(req.think());
         if (req.messages() == null || req.messages().isEmpty()) {
             engine.requireReady();
             return Response.ok(new ChatLine(req.model(), now(), new OllamaResponses.Message("assistant", ""), true, "load", null, null, null,
                     null, null, null), MediaType.APPLICATION_JSON_TYPE).build();
         }
-        List<ChatMessage> messages = messages(req.messages(), req.model());
-        Prepared p = prepare(req.options());
+        List<ChatMessage> messages = checks.messages(req.messages(), req.model());
+        OllamaRequestRules.Prepared p = checks.prepare(req.options());
         rules.checkPromptBytes("messages", RequestRules.utf8Length(messages));
         try (EngineService.Reservation place = reserve()) {
             GenerationRequest gr = rules.request(tokenizeChat(messages, "messages"), p.checked(), p.context(), "messages");
@@ -212,49 +207,6 @@ public class OllamaResource {
         return t;
     }
 
-    private static boolean present(JsonNode n) {
-        return n != null && !n.isNull() && !(n.isArray() && n.isEmpty()) && !(n.isTextual() && n.asText().isEmpty());
-    }
-
-    private static void refuseImages(JsonNode images, String param) {
-        if (present(images)) {
-            throw ApiException.invalid(param, "images are not supported: this node's model reads text only");
-        }
-    }
-
-    private static void refuseFormat(JsonNode format) {
-        if (present(format)) {
-            throw ApiException.invalid("format", "format (JSON or schema-constrained output) is not supported");
-        }
-    }
-
-    /** {@code think}: false is what a model without thinking does anyway; anything else is refused as Ollama refuses it. */
-    private void refuseThinking(JsonNode think) {
-        if (think != null && !think.isNull() && !(think.isBoolean() && !think.asBoolean())) {
-            throw ApiException.invalid("think", "\"" + models.name() + "\" does not support thinking");
-        }
-    }
-
-    private List<ChatMessage> messages(List<OllamaRequests.Message> in, String model) {
-        List<ChatMessage> out = new ArrayList<>();
-        for (int i = 0; i < in.size(); i++) {
-            OllamaRequests.Message m = in.get(i);
-            String param = "messages[" + i + "]";
-            if (m == null) {
-                throw ApiException.invalid(param, "a message may not be null");
-            }
-            if ("tool".equals(m.role()) || present(m.toolCalls())) {
-                throw ApiException.invalid(param, "\"" + model + "\" does not support tools");
-            }
-            if (m.role() == null || !(m.role().equals("system") || m.role().equals("user") || m.role().equals("assistant"))) {
-                throw ApiException.invalid(param + ".role", "role must be system, user or assistant, got " + m.role());
-            }
-            refuseImages(m.images(), param + ".images");
-            out.add(new ChatMessage(m.role(), m.content() == null ? "" : m.content()));
-        }
-        return out;
-    }
-
     private int[] tokenizeChat(List<ChatMessage> messages, String param) {
         try {
             return engine.tokenizeChat(messages);
@@ -263,135 +215,8 @@ public class OllamaResource {
         }
     }
 
-    /** The checked sampling options and the context the request may use. */
-    record Prepared(RequestRules.Checked checked, int context) {}
-
-    private Prepared prepare(Options options) {
-        Options o = options == null ? Options.NONE : options;
-        if (o.typicalP() != null && o.typicalP() != 1.0) {
-            throw ApiException.invalid("options.typical_p", "typical_p is not supported (leave it at 1.0); use top_p or min_p");
-        }
-        if (o.mirostat() != null && o.mirostat() != 0) {
-            throw ApiException.invalid("options.mirostat", "mirostat sampling is not supported (leave it at 0)");
-        }
-        if (o.tfsZ() != null && o.tfsZ() != 1.0) {
-            throw ApiException.invalid("options.tfs_z", "tail-free sampling is not supported (leave tfs_z at 1.0)");
-        }
-        engine.requireReady();
-        int loaded = engine.context();
-        int context = loaded;
-        if (o.numCtx() != null) {
-            if (o.numCtx() < 1) {
-                throw ApiException.invalid("options.num_ctx", "num_ctx must be at least 1, got " + o.numCtx());
-            }
-            if (o.numCtx() > loaded) {
-                throw ApiException.invalid("options.num_ctx", "context_length_exceeded", "num_ctx " + o.numCtx() + " is more than the "
-                        + loaded + " tokens of context this node allocated at startup (" + contextLimit() + "): use num_ctx <= " + loaded);
-            }
-            context = o.numCtx();
-        }
-        Integer maxTokens = null;
-        if (o.numPredict() != null) {
-            int n = o.numPredict();
-            if (n == -1 || n == -2) {
-                maxTokens = config.limits().maxTokens(); // until the context is full, within the server's limit
-            } else if (n < 1) {
-                throw ApiException.invalid("options.num_predict", "num_predict must be at least 1, or -1 (until the context is full), got " + n);
-            } else {
-                maxTokens = n;
-            }
-        }
-        Integer lastN = o.repeatLastN() != null && o.repeatLastN() == -1 ? Integer.valueOf(context) : o.repeatLastN();
-        return new Prepared(rules.check(new Sampling(o, maxTokens, lastN)), context);
-    }
-
-    /** What bounds the node's context, in words. */
-    private String contextLimit() {
-        int requested = engine.requestedContext();
-        if (engine.context() < requested) {
-            return "edgellm.context asks for " + requested + ", the memory limit fits " + engine.context();
-        }
-        if (requested < config.context()) {
-            return "the model was trained for " + requested + " tokens";
-        }
-        return "edgellm.context = " + config.context();
-    }
-
     private EngineService.Reservation reserve() {
         return engine.tryReserve().orElseThrow(() -> new QueueFullException(engine.queueCapacity(), engine.retryAfter()));
-    }
-
-    /** Ollama's options as the sampling fields the request rules check. */
-    record Sampling(Options o, Integer maxTokens, Integer repeatLastN) implements SamplingFields {
-        @Override
-        public Double temperature() {
-            return o.temperature();
-        }
-
-        @Override
-        public Double topP() {
-            return o.topP();
-        }
-
-        @Override
-        public Integer topK() {
-            return o.topK();
-        }
-
-        @Override
-        public Double minP() {
-            return o.minP();
-        }
-
-        @Override
-        public Long seed() {
-            return o.seed();
-        }
-
-        @Override
-        public JsonNode stop() {
-            return o.stop();
-        }
-
-        @Override
-        public Boolean stream() {
-            return null;
-        }
-
-        @Override
-        public StreamOptions streamOptions() {
-            return null;
-        }
-
-        @Override
-        public Integer n() {
-            return null;
-        }
-
-        @Override
-        public Double presencePenalty() {
-            return o.presencePenalty();
-        }
-
-        @Override
-        public Double frequencyPenalty() {
-            return o.frequencyPenalty();
-        }
-
-        @Override
-        public Double repeatPenalty() {
-            return o.repeatPenalty();
-        }
-
-        @Override
-        public Boolean ignoreEos() {
-            return null;
-        }
-
-        @Override
-        public Boolean logprobs() {
-            return null;
-        }
     }
 
     // ---- answers -------------------------------------------------------------------------------------
