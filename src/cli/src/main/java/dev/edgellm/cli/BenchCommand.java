@@ -40,7 +40,7 @@ final class BenchCommand {
         }
     }
 
-    static int run(String[] argv, PrintStream out) throws Exception {
+    static int run(String[] argv, PrintStream out, PrintStream err) throws Exception {
         Args a = EngineOptions.parse("bench", argv, List.of("--n-prompt", "--n-gen", "--repetitions"), List.of("--json"), Map.of("-p", "--n-prompt", "-n", "--n-gen", "-r", "--repetitions"));
         EngineOptions eo = new EngineOptions(a);
         int p = a.getInt("--n-prompt", 128);
@@ -65,8 +65,13 @@ final class BenchCommand {
             double[] tg = new double[reps];
             double[] tgAfter = new double[reps];
             double[] ttft = new double[reps];
-            try (Session s = model.newSession(ctx, eo.batch)) {
+            long work = (long) (reps + 1) * (p + 2L * n);
+            try (Session s = model.newSession(ctx, eo.batch); Progress progress = Progress.of(err, "bench", "tokens")) {
                 for (int r = -1; r < reps; r++) { // r = -1: warm-up
+                    // progress between the timed phases only: nothing is added inside what is measured
+                    progress.label(r < 0 ? "bench warm-up" : "bench run " + (r + 1) + "/" + reps);
+                    long base = (long) (r + 1) * (p + 2L * n);
+                    progress.update(base, work);
                     // tg as llama-bench measures it: n tokens generated from an empty context
                     s.reset();
                     long genStart = System.nanoTime();
@@ -75,6 +80,7 @@ final class BenchCommand {
                         next = Sampler.argmax(s.next(next), vocab);
                     }
                     long genEnd = System.nanoTime();
+                    progress.update(base + n, work);
                     // pp: one batched prompt; then n tokens after it (attention over the prompt too)
                     s.reset();
                     long start = System.nanoTime();
@@ -85,6 +91,7 @@ final class BenchCommand {
                         next = Sampler.argmax(s.next(next), vocab);
                     }
                     long end = System.nanoTime();
+                    progress.update(base + n + p + n, work);
                     if (r >= 0) {
                         pp[r] = p * 1e9 / (promptDone - start);
                         tg[r] = n == 0 ? 0 : n * 1e9 / (genEnd - genStart);

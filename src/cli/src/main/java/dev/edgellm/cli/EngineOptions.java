@@ -77,9 +77,13 @@ final class EngineOptions {
         return Backends.create(sel, new BackendOptions(threads));
     }
 
+    /** Loads the model; a load that takes over 2 s shows a progress line on a terminal. */
     LanguageModel load(Backend b) throws IOException {
         long t0 = System.nanoTime();
-        LanguageModel m = LanguageModel.load(model, b);
+        LanguageModel m;
+        try (Progress p = Progress.of(System.err, "loading " + model.getFileName(), "layers", Progress.LOAD_DELAY)) {
+            m = LanguageModel.load(model, b, p::update);
+        }
         if (verbose) {
             System.err.printf("loaded %s in %.0f ms: %s%n", model, (System.nanoTime() - t0) / 1e6, m.config());
         }

@@ -55,7 +55,7 @@ public final class Main {
             case "tokenize" -> TokenizeCommand.run(args, out);
             case "generate" -> GenerateCommand.run(args, out);
             case "logits" -> LogitsCommand.run(args, out);
-            case "bench" -> BenchCommand.run(args, out);
+            case "bench" -> BenchCommand.run(args, out, err);
             case "fit" -> FitCommand.run(args, out);
             case "system" -> SystemCommand.run(args, out);
             case "quantize" -> QuantizeCommand.run(args, out, err);

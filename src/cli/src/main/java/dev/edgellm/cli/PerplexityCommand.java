@@ -48,7 +48,9 @@ final class PerplexityCommand {
             throw new NoSuchFileException(base.toString(), null, "KL base file not found");
         }
         int ctx = eo.ctx > 0 ? eo.ctx : DEFAULT_CHUNK;
-        try (Backend backend = eo.openBackend(); LanguageModel model = eo.load(backend)) {
+        try (Backend backend = eo.openBackend(); LanguageModel model = eo.load(backend);
+             Progress bar = Progress.of(err, "perplexity", "chunks")) {
+            PrintStream log = bar.lines();
             if (ctx > model.config().contextLength()) {
                 throw new UsageException("perplexity: -c " + ctx + " is longer than the model's context " + model.config().contextLength());
             }
@@ -62,27 +64,32 @@ final class PerplexityCommand {
                             throw new IllegalArgumentException(text + " is not the text " + base + " was computed on");
                         }
                     }
-                    err.printf(Locale.ROOT, "perplexity: comparing with %s: %d chunks of %d tokens, %d scored per chunk%n",
+                    log.printf(Locale.ROOT, "perplexity: comparing with %s: %d chunks of %d tokens, %d scored per chunk%n",
                             base, r.chunks(), r.context(), Perplexity.scoredPerChunk(r.context()));
-                    KlDivergence kl = Perplexity.compare(model, r, Math.min(eo.batch, r.context()), (done, total, k) ->
-                            err.printf(Locale.ROOT, "[%d/%d] PPL %.4f, ln(PPL(Q)/PPL(base)) %.5f, KLD %.5f, same top %.2f%%%n",
-                                    done, total, k.ppl(), k.logPplRatio()[0], k.meanKld(), 100 * k.sameTop()));
+                    KlDivergence kl = Perplexity.compare(model, r, Math.min(eo.batch, r.context()), (done, total, k) -> {
+                        log.printf(Locale.ROOT, "[%d/%d] PPL %.4f, ln(PPL(Q)/PPL(base)) %.5f, KLD %.5f, same top %.2f%%%n",
+                                done, total, k.ppl(), k.logPplRatio()[0], k.meanKld(), 100 * k.sameTop());
+                        bar.update(done, total);
+                    });
                     out.print(kl.report());
                 }
                 return 0;
             }
             int[] tokens = Perplexity.tokenize(model.tokenizer(), Files.readString(text, StandardCharsets.UTF_8));
             int chunks = Perplexity.chunks(tokens.length, ctx);
-            err.printf(Locale.ROOT, "perplexity: %d tokens, %d chunks of %d, %d scored per chunk%n", tokens.length, chunks, ctx, Perplexity.scoredPerChunk(ctx));
-            Perplexity.Progress progress = (done, total, st) ->
-                    err.printf(Locale.ROOT, "[%d/%d] PPL %.4f%n", done, total, st.ppl());
+            log.printf(Locale.ROOT, "perplexity: %d tokens, %d chunks of %d, %d scored per chunk%n", tokens.length, chunks, ctx, Perplexity.scoredPerChunk(ctx));
+            bar.update(0, chunks);
+            Perplexity.Progress progress = (done, total, st) -> {
+                log.printf(Locale.ROOT, "[%d/%d] PPL %.4f%n", done, total, st.ppl());
+                bar.update(done, total);
+            };
             Perplexity.Stats st;
             if (base != null) {
                 try (LogitsFile.Writer w = new LogitsFile.Writer(base, ctx, model.config().vocabSize(), chunks, tokens)) {
                     st = Perplexity.run(model, tokens, ctx, batch, w, progress);
                     w.commit();
                 }
-                err.println("perplexity: saved the base log-probabilities to " + base);
+                log.println("perplexity: saved the base log-probabilities to " + base);
             } else {
                 st = Perplexity.run(model, tokens, ctx, batch, null, progress);
             }

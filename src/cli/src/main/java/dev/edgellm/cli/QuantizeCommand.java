@@ -53,7 +53,10 @@ final class QuantizeCommand {
             throw new UsageException("quantize: need --threads >= 1, --calibration-ctx >= 2, --calibration-tokens >= 0");
         }
         Quantizer.Options o = new Quantizer.Options(type, method, calibration, threads, ctx, tokens, a.flag("--force"));
-        QuantReport report = new Quantizer(o, err, opener).run(Path.of(files.get(0)), Path.of(files.get(1)));
+        QuantReport report;
+        try (Progress progress = Progress.of(err, "quantize", "tensors")) {
+            report = new Quantizer(o, progress.lines(), opener).listener(progress::update).run(Path.of(files.get(0)), Path.of(files.get(1)));
+        }
         out.print(report.table());
         out.flush();
         return 0;

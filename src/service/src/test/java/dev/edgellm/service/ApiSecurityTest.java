@@ -67,6 +67,17 @@ class ApiSecurityTest {
     }
 
     @Test
+    void theOllamaApiNeedsTheKeyTooAndAnswersInOllamasShape() {
+        given().get("/api/tags").then().statusCode(401).header("WWW-Authenticate", startsWith("Bearer realm="))
+                .body("error", containsString("Authorization: Bearer"));
+        given().contentType(ContentType.JSON).body("{\"model\":\"gemma3-tiny-q4_0\",\"prompt\":\"Hi\"}").post("/api/generate")
+                .then().statusCode(401).body("error", containsString("API key"));
+        withKey(Profiles.API_KEY).get("/api/tags").then().statusCode(200).body("models[0].name", equalTo("gemma3-tiny-q4_0:latest"));
+        // the console's page holds no data and needs no key; what it calls does
+        given().get("/").then().statusCode(200).contentType(startsWith("text/html"));
+    }
+
+    @Test
     void healthAndMetricsNeedNoKeyAndAreOnTheManagementPort() {
         Management.given().get("/q/health/live").then().statusCode(200);
         Management.given().get("/q/health/ready").then().statusCode(200);

@@ -21,7 +21,16 @@ public final class LanguageModel implements AutoCloseable {
     private final ModelWeights weights;
     private final ForwardPass pass;
 
-    private LanguageModel(GgufFile file, Backend backend) {
+    /** Progress of {@link #load(Path, Backend, LoadProgress)}: blocks of layers prepared on the backend so far. */
+    @FunctionalInterface
+    public interface LoadProgress {
+        LoadProgress NONE = (done, total) -> { };
+
+        /** {@code done} of {@code total} layers are prepared (called on the loading thread). */
+        void layers(int done, int total);
+    }
+
+    private LanguageModel(GgufFile file, Backend backend, LoadProgress progress) {
         this.file = file;
         this.backend = backend;
         this.config = ModelConfig.fromGguf(file);
@@ -30,7 +39,7 @@ public final class LanguageModel implements AutoCloseable {
             throw new dev.edgellm.core.gguf.GgufFormatException(file.path() + ": the tokenizer has " + tokenizer.vocabSize()
                     + " tokens but token_embd.weight has " + config.vocabSize() + " rows");
         }
-        this.weights = ModelWeights.load(file, config, backend);
+        this.weights = ModelWeights.load(file, config, backend, progress);
         ForwardPass p;
         try {
             p = switch (Architecture.of(config.architecture(), file.path().toString())) {
@@ -53,9 +62,14 @@ public final class LanguageModel implements AutoCloseable {
      * device memory) and unmaps the file. Close the model's sessions first, and the backend after.
      */
     public static LanguageModel load(Path path, Backend backend) throws IOException {
+        return load(path, backend, LoadProgress.NONE);
+    }
+
+    /** {@link #load(Path, Backend)}, reporting each layer prepared (for a progress line). */
+    public static LanguageModel load(Path path, Backend backend, LoadProgress progress) throws IOException {
         GgufFile file = GgufFile.open(path);
         try {
-            return new LanguageModel(file, backend);
+            return new LanguageModel(file, backend, progress);
         } catch (RuntimeException e) {
             file.close();
             throw e;

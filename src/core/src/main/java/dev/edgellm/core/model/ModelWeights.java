@@ -102,9 +102,14 @@ public record ModelWeights(Weight tokenEmbedding, LayerWeights[] layers, Weight 
      * ({@link BlockScales}), and prepares it on the backend.
      */
     public static ModelWeights load(GgufFile file, ModelConfig c, Backend backend) {
+        return load(file, c, backend, LanguageModel.LoadProgress.NONE);
+    }
+
+    /** {@link #load(GgufFile, ModelConfig, Backend)}, reporting each layer prepared. */
+    public static ModelWeights load(GgufFile file, ModelConfig c, Backend backend, LanguageModel.LoadProgress progress) {
         Loader l = new Loader(file, backend, new java.util.ArrayList<>());
         try {
-            return load(l, file, c);
+            return load(l, file, c, progress);
         } catch (RuntimeException | Error e) {
             try {
                 closeAll(l.prepared());
@@ -115,7 +120,7 @@ public record ModelWeights(Weight tokenEmbedding, LayerWeights[] layers, Weight 
         }
     }
 
-    private static ModelWeights load(Loader l, GgufFile file, ModelConfig c) {
+    private static ModelWeights load(Loader l, GgufFile file, ModelConfig c, LanguageModel.LoadProgress progress) {
         boolean gemma = c.architecture().equals(Architecture.GEMMA3.ggufName());
         Weight embedding = l.get("token_embd.weight", c.dim(), c.vocabSize());
         LayerWeights[] layers = new LayerWeights[c.layers()];
@@ -135,6 +140,7 @@ public record ModelWeights(Weight tokenEmbedding, LayerWeights[] layers, Weight 
                     l.get(b + "ffn_up.weight", c.dim(), c.ffnDim()),
                     l.get(b + "ffn_down.weight", c.ffnDim(), c.dim()),
                     gemma ? l.get(b + "post_ffw_norm.weight", c.dim()) : null);
+            progress.layers(i + 1, c.layers());
         }
         Weight outputNorm = l.get("output_norm.weight", c.dim());
         Weight output = file.findTensor("output.weight").isPresent() ? l.get("output.weight", c.dim(), c.vocabSize()) : embedding;

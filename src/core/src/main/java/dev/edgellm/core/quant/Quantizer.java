@@ -74,9 +74,24 @@ public final class Quantizer {
         }
     }
 
+    /** Told after each tensor is written (for a progress line); on the quantizing thread. */
+    @FunctionalInterface
+    public interface Listener {
+        Listener NONE = (done, total) -> { };
+
+        void tensorDone(int done, int total);
+    }
+
     private final Options o;
     private final PrintStream log;
     private final GgufFileWriter.SinkOpener opener;
+    private Listener listener = Listener.NONE;
+
+    /** Reports each tensor written to {@code l} as well as to the log. */
+    public Quantizer listener(Listener l) {
+        this.listener = l == null ? Listener.NONE : l;
+        return this;
+    }
 
     public Quantizer(Options options, PrintStream log) {
         this(options, log, GgufFileWriter.FILE_CHANNEL);
@@ -120,7 +135,7 @@ public final class Quantizer {
             String methodNote = o.method().id() + (calibrated ? " (calibrated on " + o.calibration().getFileName() + ")" : "");
             try (WorkerPool pool = new WorkerPool(o.threads(), "edgellm-quantize");
                  GgufFileWriter w = GgufFileWriter.create(out, o.force(), metadata(f, methodNote), specs, opener)) {
-                Progress progress = new Progress(log, plan.items().size(), t0);
+                Progress progress = new Progress(log, plan.items().size(), t0, listener);
                 TensorQuantizer tq = new TensorQuantizer(pool);
                 Set<String> done = new HashSet<>();
                 if (calibrated) {
@@ -202,18 +217,21 @@ public final class Quantizer {
         private final PrintStream log;
         private final int total;
         private final long t0;
+        private final Listener listener;
         private int done;
 
-        Progress(PrintStream log, int total, long t0) {
+        Progress(PrintStream log, int total, long t0, Listener listener) {
             this.log = log;
             this.total = total;
             this.t0 = t0;
+            this.listener = listener;
         }
 
         void tensor(String name, String what) {
             done++;
             log.printf(Locale.ROOT, "[%3d/%d] %-28s %s  (%.1f s)%n", done, total, name, what, elapsed());
             log.flush();
+            listener.tensorDone(done, total);
         }
 
         void note(String what) {

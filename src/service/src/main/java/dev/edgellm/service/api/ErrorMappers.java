@@ -3,8 +3,6 @@ package dev.edgellm.service.api;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.exc.StreamReadException;
 import com.fasterxml.jackson.databind.JsonMappingException;
-import dev.edgellm.service.api.openai.Responses.ErrorBody;
-import dev.edgellm.service.api.openai.Responses.ErrorDetail;
 import dev.edgellm.service.engine.EngineFailureException;
 import dev.edgellm.service.engine.EngineUnavailableException;
 import dev.edgellm.service.engine.QueueFullException;
@@ -21,7 +19,8 @@ import org.jboss.logging.Logger;
 import org.jboss.resteasy.reactive.server.ServerExceptionMapper;
 
 /**
- * Every error of the REST API in OpenAI's shape. Bad JSON and invalid fields answer 400, an
+ * Every error of the REST API in OpenAI's shape (Ollama's, {@code {"error":"..."}}, on the Ollama
+ * endpoints, where a full queue is 503 as in Ollama). Bad JSON and invalid fields answer 400, an
  * oversize body 413, a full queue 429 and no model 503 (both with {@code Retry-After}).
  */
 public class ErrorMappers {
@@ -29,11 +28,24 @@ public class ErrorMappers {
 
     @Inject
     EngineMetrics metrics;
+    @Inject
+    io.quarkus.vertx.http.runtime.CurrentVertxRequest current;
 
-    /** An OpenAI-style error response. */
-    public static Response error(int status, String type, String message, String param, String code, Duration retryAfter) {
-        Response.ResponseBuilder b = Response.status(status).type(MediaType.APPLICATION_JSON_TYPE)
-                .entity(new ErrorBody(new ErrorDetail(message, type, param, code)));
+    /** The path of the request being answered (null outside a request). */
+    private String path() {
+        io.vertx.ext.web.RoutingContext rc = current.getCurrent();
+        return rc == null ? null : rc.normalizedPath();
+    }
+
+    /** An error response in the shape of the request's API (OpenAI's, or Ollama's on its endpoints: {@link ErrorShape}). */
+    private Response error(int status, String type, String message, String param, String code, Duration retryAfter) {
+        return error(path(), status, type, message, param, code, retryAfter);
+    }
+
+    /** An error response for a request to {@code path}: OpenAI's shape, or Ollama's on its endpoints. */
+    public static Response error(String path, int status, String type, String message, String param, String code, Duration retryAfter) {
+        Response.ResponseBuilder b = Response.status(ErrorShape.status(path, status)).type(MediaType.APPLICATION_JSON_TYPE)
+                .entity(ErrorShape.body(path, message, type, param, code));
         if (retryAfter != null) {
             b.header("Retry-After", Long.toString(Math.max(1, retryAfter.toSeconds())));
         }
@@ -64,7 +76,8 @@ public class ErrorMappers {
 
     @ServerExceptionMapper
     public Response queueFull(QueueFullException e) {
-        return count(error(429, ApiException.RATE_LIMIT, e.getMessage(), null, "queue_full", e.retryAfter()));
+        metrics.outcome("http", EngineMetrics.QUEUE_FULL); // (503 on the Ollama endpoints, as Ollama answers)
+        return error(429, ApiException.RATE_LIMIT, e.getMessage(), null, "queue_full", e.retryAfter());
     }
 
     @ServerExceptionMapper
@@ -113,9 +126,11 @@ public class ErrorMappers {
             return badJson(j);
         }
         int status = e.getResponse() == null ? 500 : e.getResponse().getStatus();
+        String path = path();
         String message = switch (status) {
-            case 404 -> "no such endpoint";
-            case 405 -> "method not allowed on this endpoint";
+            case 404, 405 -> ErrorShape.ollama(path) ? path + (status == 404 ? " is not implemented by EdgeLLM" : " does not take this method")
+                    + " (it serves the one model it was started with: /api/generate, /api/chat, /api/tags, /api/ps, /api/show, /api/version)"
+                    : status == 404 ? "no such endpoint" : "method not allowed on this endpoint";
             case 406 -> "cannot produce the requested media type (Accept); this endpoint answers application/json";
             case 413 -> "the request body is too large";
             case 415 -> "the request body must be JSON (Content-Type: application/json)";

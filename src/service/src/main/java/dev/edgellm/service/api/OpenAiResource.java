@@ -43,8 +43,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The OpenAI-compatible API: {@code POST /v1/chat/completions}, {@code POST /v1/completions}
@@ -197,10 +195,8 @@ public class OpenAiResource {
     }
 
     private Response stream(EngineService.Reservation place, GenerationRequest gr, Call call, boolean includeUsage, HttpServerResponse http) {
-        LinkedBlockingQueue<Object> events = new LinkedBlockingQueue<>();
-        JobHandle h = place.submit(new GenerationJob("http", gr, events::add, http::closed));
-        h.result().whenComplete((o, t) -> events.add(o != null ? o : t));
-        String id = call.idPrefix() + h.id();
+        JobStream job = new JobStream(place, gr, http);
+        String id = call.idPrefix() + job.id();
         StreamingOutput body = out -> {
             try {
                 if (call.chat()) {
@@ -208,13 +204,9 @@ public class OpenAiResource {
                             List.of(new ChunkChoice(0, new Delta("assistant", ""), null, null)), null, null));
                 }
                 while (true) {
-                    Object e = events.poll(500, TimeUnit.MILLISECONDS);
+                    Object e = job.next();
                     if (e == null) {
-                        if (http.closed()) {
-                            h.cancel();
-                            return;
-                        }
-                        continue;
+                        return; // the client is gone
                     }
                     if (e instanceof String text) {
                         event(out, chunk(call, id, text, null, null, null));
@@ -232,18 +224,17 @@ public class OpenAiResource {
                         out.flush();
                         return;
                     } else {
-                        Throwable t = e instanceof CompletionException ce && ce.getCause() != null ? ce.getCause() : (Throwable) e;
-                        event(out, new ErrorBody(new ErrorDetail(t.getMessage(), ApiException.SERVER_ERROR, null, "engine_failure")));
+                        event(out, new ErrorBody(new ErrorDetail(((Throwable) e).getMessage(), ApiException.SERVER_ERROR, null, "engine_failure")));
                         out.write(DONE);
                         out.flush();
                         return;
                     }
                 }
             } catch (IOException e) {
-                h.cancel();
+                job.cancel();
                 throw e;
             } catch (InterruptedException e) {
-                h.cancel();
+                job.cancel();
                 Thread.currentThread().interrupt();
             }
         };

@@ -2,25 +2,28 @@ package dev.edgellm.service.api;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.edgellm.service.api.openai.Responses.ErrorBody;
-import dev.edgellm.service.api.openai.Responses.ErrorDetail;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 
-/** OpenAI-shaped error answers written by the HTTP filters, before a request reaches the REST layer. */
+/**
+ * Error answers written by the HTTP filters, before a request reaches the REST layer: OpenAI's shape,
+ * or Ollama's on its endpoints ({@link ErrorShape}).
+ */
 final class RawErrors {
     private RawErrors() {}
 
     /** Answers {@code status} with {@code {"error":{...}}}; returns the response for further headers (already ended). */
     static HttpServerResponse send(RoutingContext rc, ObjectMapper json, int status, String type, String code, String message,
                                    boolean close, String... headers) {
+        String path = rc.normalizedPath();
         String body;
         try {
-            body = json.writeValueAsString(new ErrorBody(new ErrorDetail(message, type, null, code)));
+            body = json.writeValueAsString(ErrorShape.body(path, message, type, null, code));
         } catch (JsonProcessingException e) {
             body = "{\"error\":{\"message\":\"request refused\",\"type\":\"" + type + "\",\"param\":null,\"code\":\"" + code + "\"}}";
         }
+        status = ErrorShape.status(path, status);
         HttpServerResponse r = rc.response();
         if (r.ended() || r.headWritten()) {
             return r;

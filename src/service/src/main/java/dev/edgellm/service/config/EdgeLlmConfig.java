@@ -342,6 +342,23 @@ public interface EdgeLlmConfig {
          */
         @WithDefault("false")
         boolean cleanStart();
+
+        /** Home Assistant MQTT discovery of the node and its sensors. */
+        Discovery discovery();
+    }
+
+    interface Discovery {
+        /**
+         * Publish retained Home Assistant discovery configs for this node (a device with status,
+         * model, backend, tokens/s, queue depth, memory and requests sensors). Default: on when an
+         * external broker ({@link Mqtt#host()}) is configured, off with the embedded broker. Set to
+         * {@code false} to remove the node from Home Assistant: empty retained configs replace them.
+         */
+        Optional<Boolean> enabled();
+
+        /** The discovery prefix Home Assistant subscribes to (its MQTT integration's setting). */
+        @WithDefault("homeassistant")
+        String prefix();
     }
 
     interface Tls {

@@ -6,6 +6,7 @@ import dev.edgellm.core.engine.ChatMessage;
 import dev.edgellm.core.engine.ChatTemplate;
 import dev.edgellm.core.engine.Generator;
 import dev.edgellm.core.fit.FitVerdict;
+import dev.edgellm.core.gguf.GgufFile;
 import dev.edgellm.core.model.LanguageModel;
 import dev.edgellm.core.model.ModelConfig;
 import dev.edgellm.core.model.Session;
@@ -557,6 +558,15 @@ public class EngineService {
     public ModelConfig modelConfig() {
         LanguageModel m = published;
         return m == null ? null : m.config();
+    }
+
+    /**
+     * The loaded model's file (metadata and tensor table, read-only), null when none is loaded. Its
+     * weights belong to the engine thread: read the header only.
+     */
+    public GgufFile modelFile() {
+        LanguageModel m = published;
+        return m == null ? null : m.file();
     }
 
     public boolean hasChatTemplate() {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.edgellm.service.config.EdgeLlmConfig;
 import dev.edgellm.service.engine.EngineService;
 import dev.edgellm.service.monitor.EngineMetrics;
+import dev.edgellm.service.system.MemoryMonitor;
 import dev.edgellm.service.mqtt.MqttConnection.Delivery;
 import dev.edgellm.service.request.RequestRules;
 import io.netty.handler.codec.mqtt.MqttQoS;
@@ -69,6 +70,10 @@ public class MqttIntake {
     Vertx vertx;
     @Inject
     EngineMetrics metrics;
+    @Inject
+    HomeAssistantDiscovery discovery;
+    @Inject
+    MemoryMonitor memory;
 
     private final MqttMetrics mqttMetrics = new MqttMetrics();
     private final List<StatusPublisher.ConnectHook> hooks = new CopyOnWriteArrayList<>();
@@ -172,6 +177,8 @@ public class MqttIntake {
         });
         // after the intake's own listener: the status published on connect already says whether the node joined the pool
         status = new StatusPublisher(json, engine, metrics, topics, connection, this::intakeStatus, hooks);
+        // Home Assistant discovery: retained sensor configs bound to the status topic, sent again on every connection
+        hooks.add(st -> discovery.onConnected(st.nodeId(), st.topics(), (t, payload, retain) -> connection.publish(t, payload, retain)));
         pool.onChange(() -> status.publish(false));
         running = true;
         pipeline.start();
@@ -281,6 +288,8 @@ public class MqttIntake {
         s.put("mqtt_in_flight", dedup.inFlight());
         s.put("pool", pool.report());
         s.put("draining", draining);
+        s.put("memory_used_bytes", memory.usedBytes());
+        s.put("memory_limit_bytes", memory.limitBytes());
         return s;
     }
 

@@ -342,6 +342,9 @@ class KubernetesManifestsTest {
         assertEquals(List.of("topic read edgellm/+/status"), block(acl, "edgellm-operator"), "the operator reads statuses only");
         assertTrue(block(acl, "plant-hmi").stream().noneMatch(l -> l.startsWith("topic read") && l.contains("requests")), "clients read no requests");
         // MosquittoAclTest checks all of this against a real mosquitto.
+        assertTrue(acl.contains("pattern write homeassistant/sensor/edgellm_%u/#"), "a node announces its own sensors: " + acl);
+        assertTrue(acl.stream().filter(l -> l.startsWith("pattern") && l.contains("homeassistant")).allMatch(l -> l.contains("edgellm_%u/")),
+                "a node announces only its own sensors");
         String conf = Files.readString(K8S.resolve("mosquitto/mosquitto.conf"));
         assertTrue(conf.contains("allow_anonymous false") && conf.contains("listener 8883") && conf.contains("acl_file"), conf);
         Matcher m = Pattern.compile("(?m)^max_packet_size (\\d+)").matcher(conf);

@@ -58,6 +58,17 @@ public final class Profiles {
         }
     }
 
+    /** Gemma on a node with 1 GiB for the model (a small gateway's share), as the console's screenshot shows it. */
+    public static class Console implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            Map<String, String> m = common();
+            m.put("edgellm.model.path", gemma().toString());
+            m.put("edgellm.memory.limit", "1G");
+            return m;
+        }
+    }
+
     /** Gemma whose chat template refuses a system message with raise_exception. */
     public static class RaisingTemplate implements QuarkusTestProfile {
         @Override
