@@ -31,8 +31,13 @@ public final class Await {
      * fails at once; on time-out the last refusal is the cause.
      */
     public static void until(String what, BooleanSupplier condition) throws InterruptedException {
+        until(what, Duration.ofSeconds(60), condition);
+    }
+
+    /** {@link #until(String, BooleanSupplier)} with another time limit. */
+    public static void until(String what, Duration limit, BooleanSupplier condition) throws InterruptedException {
         long start = System.nanoTime();
-        long end = start + Duration.ofSeconds(60).toNanos();
+        long end = start + limit.toNanos();
         Exception refused = null;
         int refusals = 0;
         while (true) {
@@ -68,10 +73,52 @@ public final class Await {
         return false;
     }
 
-    /** Waits until the model is loaded ({@code /q/health/started} is UP). */
+    /**
+     * Waits until the model is loaded ({@code /q/health/started} is UP); fails at once, with the
+     * service's reason, when the load has failed, and on time-out says what {@code /api/system} reports.
+     */
     public static void modelLoaded() throws InterruptedException {
         closeConnections();
-        until("the model to load (/q/health/started UP)", () -> Management.given().get("/q/health/started").then().extract().statusCode() == 200);
+        try {
+            // 120 s: a model load on a 2-core CI machine takes seconds, but one failed CI run saw a
+            // packaged app not report started within 60 s; the message now says what it reported
+            until("the model to load (/q/health/started UP)", Duration.ofSeconds(120), () -> {
+                if (Management.given().get("/q/health/started").then().extract().statusCode() == 200) {
+                    return true;
+                }
+                String phase = phase();
+                if ("FAILED".equals(phase)) {
+                    throw new AssertionError("the model load failed: " + statusOrReason());
+                }
+                return false;
+            });
+        } catch (AssertionError e) {
+            if (e.getMessage().startsWith("timed out")) {
+                throw new AssertionError(e.getMessage() + "; /api/system status: " + statusOrReason(), e.getCause());
+            }
+            throw e;
+        }
+    }
+
+    /** The service's lifecycle phase ({@code status.phase} of {@code /api/system}). */
+    private static String phase() {
+        try {
+            return given().get("/api/system").then().extract().jsonPath().getString("status.phase");
+        } catch (RuntimeException e) {
+            if (isRefused(e)) {
+                throw e;
+            }
+            return null; // a profile with API keys, or a body that is not JSON: no phase to read
+        }
+    }
+
+    /** {@code /api/system}'s status object, or why it could not be read (for failure messages). */
+    private static String statusOrReason() {
+        try {
+            return given().get("/api/system").then().extract().jsonPath().getString("status");
+        } catch (RuntimeException e) {
+            return "unreadable (" + e + ")";
+        }
     }
 
     /** Waits until loading has failed. */
