@@ -44,6 +44,7 @@ public final class VectorBackendProvider implements BackendProvider {
 
     @Override
     public Backend create(BackendOptions options) {
+        JitDirectives.install(); // before any kernel runs (a no-op when the probe did it)
         return new VectorBackend(options.threads());
     }
 
@@ -59,6 +60,7 @@ public final class VectorBackendProvider implements BackendProvider {
             details.put("bits", Integer.toString(Simd.BITS));
             details.put("floatLanes", Integer.toString(Simd.L));
             details.put("species", Simd.F.toString());
+            details.put("jit", JitDirectives.install());
             String forced = Simd.BITS != preferred ? " (narrowed from " + preferred + " by edgellm.vector.bits)" : "";
             return new BackendProbe(VectorBackend.ID, true,
                     Simd.BITS + "-bit vectors, " + Simd.L + " float lanes" + forced, details);
