@@ -25,7 +25,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * with Vector API kernels.
  *
  * <ul>
- *   <li>Q4_0 and Q8_0 weights are repacked at load into row-interleaved groups the backend owns
+ *   <li>Q4_0, Q5_0 and Q8_0 weights are repacked at load into row-interleaved groups the backend owns
  *       ({@link PackedWeight}; the mapped pages are dropped) and multiplied by integer kernels
  *       ({@link IntKernels}) against activations quantized to Q8_0 once per product: the scalar
  *       oracle's arithmetic, bit for bit. Row groups are split across the worker threads; a prompt
@@ -41,7 +41,7 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class VectorBackend extends CpuBackend {
     public static final String ID = "vector";
     /** Weight types with Vector API matrix kernels; the others go through {@link ScalarMatmul}. */
-    static final java.util.Set<GgmlType> SIMD_TYPES = java.util.EnumSet.of(GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.F16, GgmlType.BF16, GgmlType.F32);
+    static final java.util.Set<GgmlType> SIMD_TYPES = java.util.EnumSet.of(GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q5_0, GgmlType.F16, GgmlType.BF16, GgmlType.F32);
 
     /** Minimum row groups per parallel chunk of a matrix-vector product. */
     private static final int MATVEC_GRAIN = 2;
@@ -104,6 +104,9 @@ public final class VectorBackend extends CpuBackend {
     private short[] x4 = new short[0];
     private float[] xd = new float[0];
     private short[] xo = new short[0];
+    /** Q5_0 kernels' operands and half-block offsets ({@link Q5_0Kernels#operands}). */
+    private short[] x5 = new short[0];
+    private short[] xo5 = new short[0];
 
     // RoPE angles of the last call, reused when q and k of a layer rotate the same positions.
     private float[] ropeCos = new float[0];
@@ -246,7 +249,11 @@ public final class VectorBackend extends CpuBackend {
             xd = new float[total / QK];
             xo = new short[total / QK];
         }
-        quantize.set(x, cols, w.type() == GgmlType.Q4_0);
+        if (w.type() == GgmlType.Q5_0 && x5.length < total) {
+            x5 = new short[total];
+            xo5 = new short[2 * (total / QK)];
+        }
+        quantize.set(x, cols, w.type());
         if (total < PARALLEL_QUANTIZE || n == 1 || pool.threads() == 1) {
             quantize.run(0, n);
         } else {
@@ -284,20 +291,22 @@ public final class VectorBackend extends CpuBackend {
     private final class QuantizeTask implements WorkerPool.RangeTask {
         private float[] x;
         private int cols;
-        private boolean q4;
+        private GgmlType type;
 
-        void set(float[] x, int cols, boolean q4) {
+        void set(float[] x, int cols, GgmlType type) {
             this.x = x;
             this.cols = cols;
-            this.q4 = q4;
+            this.type = type;
         }
 
         @Override
         public void run(int from, int to) {
             for (int t = from; t < to; t++) {
                 VectorKernels.quantizeQ8_0(x, t * cols, cols, xq, xd, xo);
-                if (q4) {
+                if (type == GgmlType.Q4_0) {
                     VectorKernels.nibbleOperands(xq, t * cols, cols, x4);
+                } else if (type == GgmlType.Q5_0) {
+                    Q5_0Kernels.operands(xq, t * cols, cols, x5, xo5);
                 }
             }
         }
@@ -350,11 +359,14 @@ public final class VectorBackend extends CpuBackend {
             int cols = w.cols();
             int rows = w.rows();
             boolean q4 = w.type() == GgmlType.Q4_0;
-            short[] q = q4 ? x4 : xq;
+            boolean q5 = w.type() == GgmlType.Q5_0;
+            short[] q = q4 ? x4 : q5 ? x5 : xq;
             float[] d = xd;
-            short[] o = xo;
+            short[] o = q5 ? xo5 : xo;
             if (n == 1) {
-                if (q4) {
+                if (q5) {
+                    Q5_0Kernels.matvecQ5_0Q8_0(base, blocks, bb, q, 0, d, o, 0, out, 0, rows, from, to);
+                } else if (q4) {
                     IntKernels.matvecQ4_0Q8_0(base, blocks, bb, q, 0, d, o, 0, out, 0, rows, from, to);
                 } else {
                     IntKernels.matvecQ8_0Q8_0(base, blocks, bb, q, 0, d, 0, out, 0, rows, from, to);
@@ -376,7 +388,9 @@ public final class VectorBackend extends CpuBackend {
                             continue;
                         }
                         for (int h = g; h < g1; h++) {
-                            if (q4) {
+                            if (q5) {
+                                Q5_0Kernels.gemm4Q5_0Q8_0(base, blocks, bb, cols, q, t * cols, d, o, t * blocks, out, t * rows, rows, h, b0, b1);
+                            } else if (q4) {
                                 IntKernels.gemm4Q4_0Q8_0(base, blocks, bb, cols, q, t * cols, d, o, t * blocks, out, t * rows, rows, h, b0, b1);
                             } else {
                                 IntKernels.gemm4Q8_0Q8_0(base, blocks, bb, cols, q, t * cols, d, t * blocks, out, t * rows, rows, h, b0, b1);
@@ -390,7 +404,9 @@ public final class VectorBackend extends CpuBackend {
                 int g = 2 * pair;
                 int g1 = Math.min(g + 2, groups);
                 for (int t = n - n % 4; t < n; t++) {
-                    if (q4) {
+                    if (q5) {
+                        Q5_0Kernels.matvecQ5_0Q8_0(base, blocks, bb, q, t * cols, d, o, t * blocks, out, t * rows, rows, g, g1);
+                    } else if (q4) {
                         IntKernels.matvecQ4_0Q8_0(base, blocks, bb, q, t * cols, d, o, t * blocks, out, t * rows, rows, g, g1);
                     } else {
                         IntKernels.matvecQ8_0Q8_0(base, blocks, bb, q, t * cols, d, t * blocks, out, t * rows, rows, g, g1);
