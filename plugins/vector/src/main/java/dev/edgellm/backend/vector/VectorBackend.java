@@ -41,7 +41,8 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class VectorBackend extends CpuBackend {
     public static final String ID = "vector";
     /** Weight types with Vector API matrix kernels; the others go through {@link ScalarMatmul}. */
-    static final java.util.Set<GgmlType> SIMD_TYPES = java.util.EnumSet.of(GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q5_0, GgmlType.F16, GgmlType.BF16, GgmlType.F32);
+    static final java.util.Set<GgmlType> SIMD_TYPES = java.util.EnumSet.of(GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q5_0, GgmlType.Q4_K, GgmlType.Q5_K,
+            GgmlType.Q6_K, GgmlType.F16, GgmlType.BF16, GgmlType.F32);
 
     /** Minimum row groups per parallel chunk of a matrix-vector product. */
     private static final int MATVEC_GRAIN = 2;
@@ -127,6 +128,8 @@ public final class VectorBackend extends CpuBackend {
     private final AtomicLong packedBytes = new AtomicLong();
     /** Products for the weight types without a Vector API kernel yet (the oracle's, see {@link #matmul}). */
     private final ScalarMatmul scalarProducts = new ScalarMatmul();
+    /** K-quant products ({@link KQuantKernels}). */
+    private final KQuantProducts kProducts = new KQuantProducts();
     private final GemmTask gemm = new GemmTask();
     private final AttentionTask attention = new AttentionTask();
     private final GatedTask gated = new GatedTask();
@@ -152,6 +155,10 @@ public final class VectorBackend extends CpuBackend {
         if (PackedWeight.packs(tensor.type())) {
             return PackedWeight.of(tensor, pool, packedBytes);
         }
+        if (PackedKWeight.packs(tensor.type())) {
+            requireSupported(tensor);
+            return PackedKWeight.of(tensor, pool, packedBytes);
+        }
         HostWeight w = (HostWeight) super.weight(tensor);
         if (w.data().isNative()) {
             return w;
@@ -166,6 +173,8 @@ public final class VectorBackend extends CpuBackend {
     protected void decodeRow(Weight w, int row, float[] out, int off) {
         if (w instanceof PackedWeight p) {
             p.decodeRow(row, out, off);
+        } else if (w instanceof PackedKWeight k) {
+            k.decodeRow(row, out, off);
         } else {
             super.decodeRow(w, row, out, off);
         }
@@ -179,7 +188,7 @@ public final class VectorBackend extends CpuBackend {
 
     @Override
     protected float[] vector(Weight w) {
-        return w instanceof PackedWeight p ? p.floats() : super.vector(w);
+        return w instanceof PackedWeight p ? p.floats() : w instanceof PackedKWeight k ? k.floats() : super.vector(w);
     }
 
     // ---- matmul -------------------------------------------------------------------------------------
@@ -200,10 +209,13 @@ public final class VectorBackend extends CpuBackend {
             packedProducts(one, 1, x, oneOut, n);
             return;
         }
+        if (weight instanceof PackedKWeight k) {
+            kProducts.run(k, x, out, n, pool);
+            return;
+        }
         HostWeight w = (HostWeight) weight;
         if (!SIMD_TYPES.contains(w.type())) {
-            // K-quants and Q4_1/Q5_0/Q5_1: the oracle's integer kernels, spread over the pool, until
-            // they get Vector API kernels
+            // Q4_1/Q5_1: the oracle's integer kernels, spread over the pool
             scalarProducts.run(w, x, out, n, pool);
             return;
         }
