@@ -153,12 +153,14 @@ final class Q5_0Kernels {
     }
 
     /**
-     * Four tokens at once against group {@code g}, blocks {@code [b0, b1)} (a column chunk; from the
+     * Two tokens at once against group {@code g}, blocks {@code [b0, b1)} (a column chunk; from the
      * second chunk on the sums so far are in {@code out}): token {@code t}'s activations at
      * {@code x5[x0 + t*cols ..]}, its block values at {@code xd[s0 + t*blocks ..]} and
-     * {@code xo5[2*(s0 + t*blocks) ..]}, its results at {@code out[o0 + t*rows + ..]}.
+     * {@code xo5[2*(s0 + t*blocks) ..]}, its results at {@code out[o0 + t*rows + ..]}. Two, not
+     * four as for Q4_0: the quant pairs need no widening to share, and a four-token version (16
+     * short and float accumulators) was compiled by C2 with boxed vectors.
      */
-    static void gemm4Q5_0Q8_0(long base, int blocks, long bb, int cols, short[] x5, int x0, float[] xd, short[] xo5, int s0,
+    static void gemm2Q5_0Q8_0(long base, int blocks, long bb, int cols, short[] x5, int x0, float[] xd, short[] xo5, int s0,
                                float[] out, int o0, int rows, int g, int b0, int b1) {
         int an = Math.min(R, rows - g * R);
         int ao = o0 + g * R;
@@ -168,22 +170,14 @@ final class Q5_0Kernels {
         FloatVector a01 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + L, am1);
         FloatVector a10 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + rows, am0);
         FloatVector a11 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + rows + L, am1);
-        FloatVector a20 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 2 * rows, am0);
-        FloatVector a21 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 2 * rows + L, am1);
-        FloatVector a30 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 3 * rows, am0);
-        FloatVector a31 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 3 * rows + L, am1);
         long p = base + ((long) g * blocks + b0) * bb;
-        int x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
-        int s1 = s0 + blocks, s2 = s1 + blocks, s3 = s2 + blocks;
+        int x1 = x0 + cols;
+        int s1 = s0 + blocks;
         for (int b = b0; b < b1; b++, p += bb) {
             ShortVector c0 = ShortVector.broadcast(S, xo5[2 * (s0 + b)]);
             ShortVector c1 = ShortVector.broadcast(S, xo5[2 * (s1 + b)]);
-            ShortVector c2 = ShortVector.broadcast(S, xo5[2 * (s2 + b)]);
-            ShortVector c3 = ShortVector.broadcast(S, xo5[2 * (s3 + b)]);
             ShortVector e0 = ShortVector.broadcast(S, xo5[2 * (s0 + b) + 1]);
             ShortVector e1 = ShortVector.broadcast(S, xo5[2 * (s1 + b) + 1]);
-            ShortVector e2 = ShortVector.broadcast(S, xo5[2 * (s2 + b) + 1]);
-            ShortVector e3 = ShortVector.broadcast(S, xo5[2 * (s3 + b) + 1]);
             int q = b * QK;
             long w = p + 2L * R;
             for (int j = 0; j < 8; j++, w += 2L * R) {
@@ -196,40 +190,26 @@ final class Q5_0Kernels {
                 e0 = e0.add(u.mul(x5[x0 + k + 8]).add(uh.mul(x5[x0 + k + 24])));
                 c1 = c1.add(v.mul(x5[x1 + k]).add(vh.mul(x5[x1 + k + 16])));
                 e1 = e1.add(u.mul(x5[x1 + k + 8]).add(uh.mul(x5[x1 + k + 24])));
-                c2 = c2.add(v.mul(x5[x2 + k]).add(vh.mul(x5[x2 + k + 16])));
-                e2 = e2.add(u.mul(x5[x2 + k + 8]).add(uh.mul(x5[x2 + k + 24])));
-                c3 = c3.add(v.mul(x5[x3 + k]).add(vh.mul(x5[x3 + k + 16])));
-                e3 = e3.add(u.mul(x5[x3 + k + 8]).add(uh.mul(x5[x3 + k + 24])));
             }
             ShortVector sc = ShortVector.fromMemorySegment(S, ALL, p, LE);
             FloatVector d0 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
                     .reinterpretAsFloats();
             FloatVector d1 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
                     .reinterpretAsFloats();
-            float m0 = xd[s0 + b] * P112, m1 = xd[s1 + b] * P112, m2 = xd[s2 + b] * P112, m3 = xd[s3 + b] * P112;
+            float m0 = xd[s0 + b] * P112, m1 = xd[s1 + b] * P112;
             a00 = a00.add(((FloatVector) c0.convertShape(VectorOperators.S2F, F, 0)).add((FloatVector) e0.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m0)));
             a01 = a01.add(((FloatVector) c0.convertShape(VectorOperators.S2F, F, 1)).add((FloatVector) e0.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m0)));
             a10 = a10.add(((FloatVector) c1.convertShape(VectorOperators.S2F, F, 0)).add((FloatVector) e1.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m1)));
             a11 = a11.add(((FloatVector) c1.convertShape(VectorOperators.S2F, F, 1)).add((FloatVector) e1.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m1)));
-            a20 = a20.add(((FloatVector) c2.convertShape(VectorOperators.S2F, F, 0)).add((FloatVector) e2.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m2)));
-            a21 = a21.add(((FloatVector) c2.convertShape(VectorOperators.S2F, F, 1)).add((FloatVector) e2.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m2)));
-            a30 = a30.add(((FloatVector) c3.convertShape(VectorOperators.S2F, F, 0)).add((FloatVector) e3.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m3)));
-            a31 = a31.add(((FloatVector) c3.convertShape(VectorOperators.S2F, F, 1)).add((FloatVector) e3.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m3)));
         }
         if (an == R) {
             a00.intoArray(out, ao);
             a01.intoArray(out, ao + L);
             a10.intoArray(out, ao + rows);
             a11.intoArray(out, ao + rows + L);
-            a20.intoArray(out, ao + 2 * rows);
-            a21.intoArray(out, ao + 2 * rows + L);
-            a30.intoArray(out, ao + 3 * rows);
-            a31.intoArray(out, ao + 3 * rows + L);
         } else {
             IntKernels.store(a00, a01, out, ao, an);
             IntKernels.store(a10, a11, out, ao + rows, an);
-            IntKernels.store(a20, a21, out, ao + 2 * rows, an);
-            IntKernels.store(a30, a31, out, ao + 3 * rows, an);
         }
     }
 }

@@ -401,7 +401,9 @@ public final class VectorBackend extends CpuBackend {
                         }
                         for (int h = g; h < g1; h++) {
                             if (q5) {
-                                Q5_0Kernels.gemm4Q5_0Q8_0(base, blocks, bb, cols, q, t * cols, d, o, t * blocks, out, t * rows, rows, h, b0, b1);
+                                Q5_0Kernels.gemm2Q5_0Q8_0(base, blocks, bb, cols, q, t * cols, d, o, t * blocks, out, t * rows, rows, h, b0, b1);
+                                Q5_0Kernels.gemm2Q5_0Q8_0(base, blocks, bb, cols, q, (t + 2) * cols, d, o, (t + 2) * blocks, out, (t + 2) * rows,
+                                        rows, h, b0, b1);
                             } else if (q4) {
                                 IntKernels.gemm4Q4_0Q8_0(base, blocks, bb, cols, q, t * cols, d, o, t * blocks, out, t * rows, rows, h, b0, b1);
                             } else {
