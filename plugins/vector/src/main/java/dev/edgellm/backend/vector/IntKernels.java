@@ -73,7 +73,7 @@ final class IntKernels {
      * Stores a group's {@code R} results for one token (two float vectors) at {@code out[o..]},
      * only the {@code n} real rows (the last group may be partial).
      */
-    private static void store(FloatVector a0, FloatVector a1, float[] out, int o, int n) {
+    static void store(FloatVector a0, FloatVector a1, float[] out, int o, int n) {
         if (n == R) {
             a0.intoArray(out, o);
             a1.intoArray(out, o + L);

@@ -14,7 +14,7 @@ import java.lang.foreign.ValueLayout;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A Q4_0 or Q8_0 weight repacked at load time into row-interleaved groups, in memory this backend
+ * A Q4_0, Q5_0 or Q8_0 weight repacked at load time into row-interleaved groups, in memory this backend
  * owns (an {@link Arena} per weight, freed by {@link #close()}), so that the integer kernels
  * ({@link IntKernels}) load one byte of {@link Simd#R} rows with one vector load.
  *
@@ -28,9 +28,12 @@ import java.util.concurrent.atomic.AtomicLong;
  *   fp16 d[R]                the R rows' scales, row order
  *   Q4_0: byte q[16][R]      q[j][r] = byte j of row r's block (low nibble: column j, high: j + 16)
  *   Q8_0: byte q[32][R]      q[j][r] = quant j of row r's block (signed)
+ *   Q5_0: short q[16][R]     q[j][r] = q_j | q_(j+16) << 8, the 5-bit quants of row r ({@link Q5_0Kernels})
  * </pre>
- * The bytes are the file's bytes, moved: a record holds exactly what {@code R} ggml blocks hold
- * (18 or 34 bytes per row), so the copy is the size of the tensor (plus the padding rows).
+ * For Q4_0 and Q8_0 the bytes are the file's bytes, moved: a record holds exactly what {@code R}
+ * ggml blocks hold (18 or 34 bytes per row), so the copy is the size of the tensor (plus the
+ * padding rows). Q5_0's fifth bits are joined to their nibbles: 34 bytes per row and block
+ * against the file's 22.
  *
  * <p>Repacking reads the tensor once through the mapping and then drops the mapped pages from the
  * process ({@link MemorySegment#unload()}, {@code madvise(MADV_DONTNEED)}): the copy replaces
@@ -65,7 +68,7 @@ final class PackedWeight implements Weight {
 
     /** Whether weights of this type are repacked (the integer kernels' types). */
     static boolean packs(GgmlType type) {
-        return type == GgmlType.Q4_0 || type == GgmlType.Q8_0;
+        return type == GgmlType.Q4_0 || type == GgmlType.Q8_0 || type == GgmlType.Q5_0;
     }
 
     /** Row groups of a tensor with {@code rows} rows. */
@@ -73,10 +76,13 @@ final class PackedWeight implements Weight {
         return (rows + R - 1) / R;
     }
 
-    /** Bytes of one group's block record: R scales and R blocks' quants. */
+    /** Bytes of one group's block record: R scales and R blocks' quants (Q5_0: 16 quant pairs per row). */
     static long blockBytes(GgmlType type) {
-        return (long) R * type.bytesPerBlock();
+        return type == GgmlType.Q5_0 ? (long) R * Q5_0_RECORD : (long) R * type.bytesPerBlock();
     }
+
+    /** Bytes per row of a Q5_0 block record: the fp16 scale and 16 little-endian shorts {@code q_j | q_(j+16) << 8}. */
+    static final int Q5_0_RECORD = 2 + 2 * 16;
 
     /** Bytes the repacked copy of a {@code rows x cols} tensor of {@code type} takes. */
     static long packedBytes(GgmlType type, int rows, int cols) {
@@ -91,7 +97,7 @@ final class PackedWeight implements Weight {
     static PackedWeight of(GgufTensor t, WorkerPool pool, AtomicLong held) {
         GgmlType type = t.type();
         if (!packs(type)) {
-            throw new IllegalArgumentException("tensor '" + t.name() + "': only Q4_0 and Q8_0 weights are repacked, not " + type);
+            throw new IllegalArgumentException("tensor '" + t.name() + "': only Q4_0, Q5_0 and Q8_0 weights are repacked, not " + type);
         }
         int cols = t.cols();
         int rows = t.rows();
@@ -147,6 +153,11 @@ final class PackedWeight implements Weight {
             java.util.Arrays.fill(in, nr * rb, R * rb, (byte) 0);
         }
         for (int b = 0, i = 0, o = 0; b < blocks; b++, i += bpb, o += bb) {
+            if (type == GgmlType.Q5_0) {
+                requireFiniteScales(in, rb, i, g, b, nr, rowBytes, bpb);
+                Q5_0Kernels.pack(in, rb, i, nr, out, o);
+                continue;
+            }
             for (int r = 0; r < nr; r++) {
                 byte lo = in[r * rb + i];
                 byte hi = in[r * rb + i + 1];
@@ -169,6 +180,19 @@ final class PackedWeight implements Weight {
             }
         }
         MemorySegment.copy(out, 0, data, ValueLayout.JAVA_BYTE, (long) g * blocks * blockBytes, out.length);
+    }
+
+    /** The check of {@link #packGroup}'s Q4_0/Q8_0 path for the {@code nr} rows of block {@code b} at {@code in[r * rb + i]}. */
+    private void requireFiniteScales(byte[] in, int rb, int i, int g, int b, int nr, long rowBytes, int bpb) {
+        for (int r = 0; r < nr; r++) {
+            byte lo = in[r * rb + i];
+            byte hi = in[r * rb + i + 1];
+            if ((hi & 0x7c) == 0x7c) {
+                throw new IllegalArgumentException(String.format("tensor '%s': block %d of row %d has a non-finite scale (fp16 bits "
+                        + "0x%02x%02x, byte %d of the tensor data)", name, b, g * R + r, hi & 0xFF, lo & 0xFF,
+                        (long) (g * R + r) * rowBytes + (long) b * bpb));
+            }
+        }
     }
 
     private static final java.lang.invoke.VarHandle LONG =
@@ -222,7 +246,13 @@ final class PackedWeight implements Weight {
             float d = Float.float16ToFloat(data.get(LE_SHORT, o + 2L * r));
             long q = o + 2L * R + r;
             int x = off + b * QK;
-            if (type == GgmlType.Q4_0) {
+            if (type == GgmlType.Q5_0) {
+                for (int j = 0; j < 16; j++) {
+                    short pair = data.get(LE_SHORT, q + (long) j * 2 * R + r);
+                    out[x + j] = ((pair & 0xFF) - 16) * d;
+                    out[x + j + 16] = (((pair >>> 8) & 0xFF) - 16) * d;
+                }
+            } else if (type == GgmlType.Q4_0) {
                 for (int j = 0; j < 16; j++) {
                     int packed = data.get(ValueLayout.JAVA_BYTE, q + (long) j * R) & 0xFF;
                     out[x + j] = d * ((packed & 0x0F) - 8);

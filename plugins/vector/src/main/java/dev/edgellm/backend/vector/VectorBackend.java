@@ -25,7 +25,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * with Vector API kernels.
  *
  * <ul>
- *   <li>Q4_0 and Q8_0 weights are repacked at load into row-interleaved groups the backend owns
+ *   <li>Q4_0, Q5_0 and Q8_0 weights are repacked at load into row-interleaved groups the backend owns
  *       ({@link PackedWeight}; the mapped pages are dropped) and multiplied by integer kernels
  *       ({@link IntKernels}) against activations quantized to Q8_0 once per product: the scalar
  *       oracle's arithmetic, bit for bit. Row groups are split across the worker threads; a prompt
@@ -41,7 +41,8 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class VectorBackend extends CpuBackend {
     public static final String ID = "vector";
     /** Weight types with Vector API matrix kernels; the others go through {@link ScalarMatmul}. */
-    static final java.util.Set<GgmlType> SIMD_TYPES = java.util.EnumSet.of(GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.F16, GgmlType.BF16, GgmlType.F32);
+    static final java.util.Set<GgmlType> SIMD_TYPES = java.util.EnumSet.of(GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q5_0, GgmlType.Q4_K, GgmlType.Q5_K,
+            GgmlType.Q6_K, GgmlType.F16, GgmlType.BF16, GgmlType.F32);
 
     /** Minimum row groups per parallel chunk of a matrix-vector product. */
     private static final int MATVEC_GRAIN = 2;
@@ -104,6 +105,9 @@ public final class VectorBackend extends CpuBackend {
     private short[] x4 = new short[0];
     private float[] xd = new float[0];
     private short[] xo = new short[0];
+    /** Q5_0 kernels' operands and half-block offsets ({@link Q5_0Kernels#operands}). */
+    private short[] x5 = new short[0];
+    private short[] xo5 = new short[0];
 
     // RoPE angles of the last call, reused when q and k of a layer rotate the same positions.
     private float[] ropeCos = new float[0];
@@ -124,6 +128,8 @@ public final class VectorBackend extends CpuBackend {
     private final AtomicLong packedBytes = new AtomicLong();
     /** Products for the weight types without a Vector API kernel yet (the oracle's, see {@link #matmul}). */
     private final ScalarMatmul scalarProducts = new ScalarMatmul();
+    /** K-quant products ({@link KQuantKernels}). */
+    private final KQuantProducts kProducts = new KQuantProducts();
     private final GemmTask gemm = new GemmTask();
     private final AttentionTask attention = new AttentionTask();
     private final GatedTask gated = new GatedTask();
@@ -149,6 +155,10 @@ public final class VectorBackend extends CpuBackend {
         if (PackedWeight.packs(tensor.type())) {
             return PackedWeight.of(tensor, pool, packedBytes);
         }
+        if (PackedKWeight.packs(tensor.type())) {
+            requireSupported(tensor);
+            return PackedKWeight.of(tensor, pool, packedBytes);
+        }
         HostWeight w = (HostWeight) super.weight(tensor);
         if (w.data().isNative()) {
             return w;
@@ -163,6 +173,8 @@ public final class VectorBackend extends CpuBackend {
     protected void decodeRow(Weight w, int row, float[] out, int off) {
         if (w instanceof PackedWeight p) {
             p.decodeRow(row, out, off);
+        } else if (w instanceof PackedKWeight k) {
+            k.decodeRow(row, out, off);
         } else {
             super.decodeRow(w, row, out, off);
         }
@@ -176,7 +188,7 @@ public final class VectorBackend extends CpuBackend {
 
     @Override
     protected float[] vector(Weight w) {
-        return w instanceof PackedWeight p ? p.floats() : super.vector(w);
+        return w instanceof PackedWeight p ? p.floats() : w instanceof PackedKWeight k ? k.floats() : super.vector(w);
     }
 
     // ---- matmul -------------------------------------------------------------------------------------
@@ -197,10 +209,13 @@ public final class VectorBackend extends CpuBackend {
             packedProducts(one, 1, x, oneOut, n);
             return;
         }
+        if (weight instanceof PackedKWeight k) {
+            kProducts.run(k, x, out, n, pool);
+            return;
+        }
         HostWeight w = (HostWeight) weight;
         if (!SIMD_TYPES.contains(w.type())) {
-            // K-quants and Q4_1/Q5_0/Q5_1: the oracle's integer kernels, spread over the pool, until
-            // they get Vector API kernels
+            // Q4_1/Q5_1: the oracle's integer kernels, spread over the pool
             scalarProducts.run(w, x, out, n, pool);
             return;
         }
@@ -246,7 +261,11 @@ public final class VectorBackend extends CpuBackend {
             xd = new float[total / QK];
             xo = new short[total / QK];
         }
-        quantize.set(x, cols, w.type() == GgmlType.Q4_0);
+        if (w.type() == GgmlType.Q5_0 && x5.length < total) {
+            x5 = new short[total];
+            xo5 = new short[2 * (total / QK)];
+        }
+        quantize.set(x, cols, w.type());
         if (total < PARALLEL_QUANTIZE || n == 1 || pool.threads() == 1) {
             quantize.run(0, n);
         } else {
@@ -284,20 +303,22 @@ public final class VectorBackend extends CpuBackend {
     private final class QuantizeTask implements WorkerPool.RangeTask {
         private float[] x;
         private int cols;
-        private boolean q4;
+        private GgmlType type;
 
-        void set(float[] x, int cols, boolean q4) {
+        void set(float[] x, int cols, GgmlType type) {
             this.x = x;
             this.cols = cols;
-            this.q4 = q4;
+            this.type = type;
         }
 
         @Override
         public void run(int from, int to) {
             for (int t = from; t < to; t++) {
                 VectorKernels.quantizeQ8_0(x, t * cols, cols, xq, xd, xo);
-                if (q4) {
+                if (type == GgmlType.Q4_0) {
                     VectorKernels.nibbleOperands(xq, t * cols, cols, x4);
+                } else if (type == GgmlType.Q5_0) {
+                    Q5_0Kernels.operands(xq, t * cols, cols, x5, xo5);
                 }
             }
         }
@@ -350,11 +371,14 @@ public final class VectorBackend extends CpuBackend {
             int cols = w.cols();
             int rows = w.rows();
             boolean q4 = w.type() == GgmlType.Q4_0;
-            short[] q = q4 ? x4 : xq;
+            boolean q5 = w.type() == GgmlType.Q5_0;
+            short[] q = q4 ? x4 : q5 ? x5 : xq;
             float[] d = xd;
-            short[] o = xo;
+            short[] o = q5 ? xo5 : xo;
             if (n == 1) {
-                if (q4) {
+                if (q5) {
+                    Q5_0Kernels.matvecQ5_0Q8_0(base, blocks, bb, q, 0, d, o, 0, out, 0, rows, from, to);
+                } else if (q4) {
                     IntKernels.matvecQ4_0Q8_0(base, blocks, bb, q, 0, d, o, 0, out, 0, rows, from, to);
                 } else {
                     IntKernels.matvecQ8_0Q8_0(base, blocks, bb, q, 0, d, 0, out, 0, rows, from, to);
@@ -376,7 +400,11 @@ public final class VectorBackend extends CpuBackend {
                             continue;
                         }
                         for (int h = g; h < g1; h++) {
-                            if (q4) {
+                            if (q5) {
+                                Q5_0Kernels.gemm2Q5_0Q8_0(base, blocks, bb, cols, q, t * cols, d, o, t * blocks, out, t * rows, rows, h, b0, b1);
+                                Q5_0Kernels.gemm2Q5_0Q8_0(base, blocks, bb, cols, q, (t + 2) * cols, d, o, (t + 2) * blocks, out, (t + 2) * rows,
+                                        rows, h, b0, b1);
+                            } else if (q4) {
                                 IntKernels.gemm4Q4_0Q8_0(base, blocks, bb, cols, q, t * cols, d, o, t * blocks, out, t * rows, rows, h, b0, b1);
                             } else {
                                 IntKernels.gemm4Q8_0Q8_0(base, blocks, bb, cols, q, t * cols, d, t * blocks, out, t * rows, rows, h, b0, b1);
@@ -390,7 +418,9 @@ public final class VectorBackend extends CpuBackend {
                 int g = 2 * pair;
                 int g1 = Math.min(g + 2, groups);
                 for (int t = n - n % 4; t < n; t++) {
-                    if (q4) {
+                    if (q5) {
+                        Q5_0Kernels.matvecQ5_0Q8_0(base, blocks, bb, q, t * cols, d, o, t * blocks, out, t * rows, rows, g, g1);
+                    } else if (q4) {
                         IntKernels.matvecQ4_0Q8_0(base, blocks, bb, q, t * cols, d, o, t * blocks, out, t * rows, rows, g, g1);
                     } else {
                         IntKernels.matvecQ8_0Q8_0(base, blocks, bb, q, t * cols, d, t * blocks, out, t * rows, rows, g, g1);

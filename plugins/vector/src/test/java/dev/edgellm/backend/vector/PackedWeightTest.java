@@ -82,7 +82,7 @@ class PackedWeightTest {
     }
 
     static Stream<GgmlType> types() {
-        return Stream.of(GgmlType.Q4_0, GgmlType.Q8_0);
+        return Stream.of(GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q5_0);
     }
 
     @Test
@@ -94,6 +94,35 @@ class PackedWeightTest {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PackedWeight.of(t, pool, new java.util.concurrent.atomic.AtomicLong()));
             assertTrue(e.getMessage().contains("tensor '" + t.name() + "'") && e.getMessage().contains("block 1 of row 2")
                     && e.getMessage().contains("byte " + (2 * t.rowBytes() + 18)), e.getMessage());
+        }
+    }
+
+    /** Q5_0 records: the scale, then quant pairs {@code q_j | q_(j+16) << 8} with the fifth bits joined (hand-built block). */
+    @Test
+    void q5_0QuantsAreJoinedIntoPairs() {
+        int rows = 3;
+        GgufTensor t = TestTensors.randomWeight(new SplittableRandom(3), GgmlType.Q5_0, rows, 32);
+        MemorySegment row1 = t.data().asSlice(t.rowBytes(), 22);
+        row1.set(Codecs.LE_SHORT, 0, (short) 0x3c00);                 // d = 1
+        row1.set(ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), 2, 0x8000_0001); // fifth bits of elements 0 and 31
+        for (int j = 0; j < 16; j++) {
+            row1.set(ValueLayout.JAVA_BYTE, 6 + j, (byte) (j | (15 - j) << 4));
+        }
+        try (WorkerPool pool = new WorkerPool(1, "test"); PackedWeight w = PackedWeight.of(t, pool, new java.util.concurrent.atomic.AtomicLong())) {
+            assertEquals(Simd.R * 34L, w.blockBytes());
+            MemorySegment packed = MemorySegment.ofAddress(w.address()).reinterpret(w.ownedBytes());
+            assertEquals((short) 0x3c00, packed.get(Codecs.LE_SHORT, 2L));
+            for (int j = 0; j < 16; j++) {
+                int lo = j | (j == 0 ? 16 : 0);
+                int hi = (15 - j) | (j == 15 ? 16 : 0);
+                assertEquals((short) (lo | hi << 8), packed.get(Codecs.LE_SHORT, 2L * Simd.R + 2L * (j * Simd.R + 1)), "pair " + j);
+            }
+            float[] got = new float[32];
+            w.decodeRow(1, got, 0);
+            assertEquals(0f, got[0]);       // 16 - 16
+            assertEquals(-15f, got[1]);
+            assertEquals(-16f + 14f, got[17]);
+            assertEquals(0f, got[31]);      // 0 + 16 - 16
         }
     }
 
@@ -143,7 +172,7 @@ class PackedWeightTest {
 
     static Stream<Arguments> oracleCases() {
         List<Arguments> cases = new ArrayList<>();
-        for (GgmlType type : List.of(GgmlType.Q4_0, GgmlType.Q8_0)) {
+        for (GgmlType type : List.of(GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q5_0)) {
             for (int[] shape : new int[][] {{1, 32}, {7, 64}, {33, 1152}, {130, 256}, {64, 4992}}) {
                 for (int n : new int[] {1, 4, 6, 9}) {
                     cases.add(Arguments.of(type, shape[0], shape[1], n));
