@@ -8,7 +8,8 @@ import java.util.logging.Logger;
 import javax.management.ObjectName;
 
 /**
- * Keeps HotSpot's C1 compiler away from the large matrix-matrix kernels ({@code IntKernels.gemm*}).
+ * Keeps HotSpot's C1 compiler away from the large matrix-matrix kernels ({@code IntKernels.gemm*},
+ * {@code Q5_0Kernels.gemm*}).
  *
  * <p>Why: C1 does not intrinsify the Vector API, so C1 code of a kernel boxes every vector
  * operation (an allocation each) and runs ~50-100x slower than C2's. For the largest kernels C1's
@@ -27,7 +28,10 @@ import javax.management.ObjectName;
 final class JitDirectives {
     private static final Logger LOG = Logger.getLogger(JitDirectives.class.getName());
     /** HotSpot compiler directives (JSON with unquoted keys, as {@code -XX:CompilerDirectivesFile} takes). */
-    static final String DIRECTIVES = "[ { match: [\"dev/edgellm/backend/vector/IntKernels.gemm*\"], c1: { Exclude: true } } ]\n";
+    static final String DIRECTIVES = "[ { match: [\"dev/edgellm/backend/vector/IntKernels.gemm*\", \"dev/edgellm/backend/vector/Q5_0Kernels.gemm*\"],"
+            + " c1: { Exclude: true } } ]\n";
+    /** What {@link #install()} reports when the directives are in place. */
+    static final String INSTALLED = "C1 excluded for the gemm kernels (IntKernels.gemm*, Q5_0Kernels.gemm*)";
     private static volatile String outcome;
 
     private JitDirectives() {}
@@ -52,7 +56,7 @@ final class JitDirectives {
             Object r = ManagementFactory.getPlatformMBeanServer().invoke(new ObjectName("com.sun.management:type=DiagnosticCommand"),
                     "compilerDirectivesAdd", new Object[] {new String[] {file.toString()}}, new String[] {String[].class.getName()});
             String reply = r == null ? "" : r.toString().trim();
-            return reply.contains("1 compiler directives added") || reply.isEmpty() ? "C1 excluded for IntKernels.gemm*" : "not added: " + reply;
+            return reply.contains("1 compiler directives added") || reply.isEmpty() ? INSTALLED : "not added: " + reply;
         } catch (Exception | LinkageError e) {
             return "not added (" + e + ")";
         } finally {
