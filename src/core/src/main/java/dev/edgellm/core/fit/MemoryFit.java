@@ -12,10 +12,10 @@ import java.util.Map;
  * Memory arithmetic from the GGUF header alone (no weight is read): weights by type, KV cache for a
  * context, compute scratch and runtime overhead, against a budget.
  *
- * <p>Weights count once, at their size in the file, whichever way the backend holds them: read in
- * place from the mapping, or repacked into its own memory (the vector backend's Q4_0/Q8_0 copy has
- * the file's bytes, moved, and drops the mapped pages as it goes, so the two never add up; padding
- * to whole 32-row groups is counted below), or uploaded to a device.
+ * <p>Weights count once, whichever way the backend holds them: read in place from the mapping, or
+ * repacked into its own memory (the vector backend's copy drops the mapped pages as it goes, so the
+ * two never add up; its Q4_0/Q8_0 copy has the file's bytes, its Q5_0 and K-quant copies more, and
+ * padding to whole 32-row groups: counted at the copy's size below), or uploaded to a device.
  */
 public final class MemoryFit {
     /** JVM baseline of the engine (heap in use, metaspace, code cache, thread stacks). */
@@ -35,21 +35,47 @@ public final class MemoryFit {
     static final int REPACK_ROWS = 32;
 
     /**
-     * Bytes of tensor data per type, from tensor infos. Q4_0 and Q8_0 matrices count their rows
-     * rounded up to whole {@value #REPACK_ROWS}-row groups, as a repacked copy holds them (zero
-     * padding, which real models with rows in multiples of 32 do not need).
+     * Bytes of tensor data per type, from tensor infos, as the largest resident copy a backend
+     * makes: the types the vector backend repacks (Q4_0, Q8_0, Q5_0, Q4_K, Q5_K, Q6_K) count their
+     * rows rounded up to whole {@value #REPACK_ROWS}-row groups (zero padding, which real models
+     * with rows in multiples of 32 do not need) at {@link #repackedBytesPerBlock} bytes per row and
+     * block; the others their file bytes.
      */
     public static Map<GgmlType, Long> weightsByType(GgufFile file) {
         Map<GgmlType, Long> m = new EnumMap<>(GgmlType.class);
         for (GgufTensor t : file.tensors().values()) {
             long bytes = t.byteSize();
-            if ((t.type() == GgmlType.Q4_0 || t.type() == GgmlType.Q8_0) && t.rows() % REPACK_ROWS != 0) {
+            if (t.rows() > 1 && repacked(t.type()) && t.cols() % t.type().blockSize() == 0) {
                 long groups = (t.rows() + REPACK_ROWS - 1) / REPACK_ROWS;
-                bytes = groups * REPACK_ROWS * t.rowBytes();
+                bytes = groups * REPACK_ROWS * (long) (t.cols() / t.type().blockSize()) * repackedBytesPerBlock(t.type());
             }
             m.merge(t.type(), bytes, Long::sum);
         }
         return m;
+    }
+
+    /** Whether the vector backend keeps its own copy of matrices of {@code type}. */
+    static boolean repacked(GgmlType type) {
+        return switch (type) {
+            case Q4_0, Q8_0, Q5_0, Q4_K, Q5_K, Q6_K -> true;
+            default -> false;
+        };
+    }
+
+    /**
+     * Bytes per row and block of the vector backend's repacked copy ({@code PackedWeight},
+     * {@code PackedKWeight}; pinned against them by the vector module's tests): Q5_0 joins each fifth
+     * bit to its nibble (34 bytes against the file's 22), the K-quants unpack their 6-bit scales
+     * (Q4_K 152 against 144, Q5_K 184 against 176) and Q6_K its 6-bit quants (276 against 210).
+     */
+    public static int repackedBytesPerBlock(GgmlType type) {
+        return switch (type) {
+            case Q5_0 -> 34;
+            case Q4_K -> 152;
+            case Q5_K -> 184;
+            case Q6_K -> 276;
+            default -> type.bytesPerBlock();
+        };
     }
 
     /** KV cache bytes of a session (f16), as {@link Session} will allocate it. */
