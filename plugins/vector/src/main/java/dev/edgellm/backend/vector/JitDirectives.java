@@ -23,7 +23,8 @@ import javax.management.ObjectName;
  * <p>How: a compiler directive added at run time through the {@code DiagnosticCommand} MBean (the
  * same operation as {@code jcmd <pid> Compiler.directives_add}), so no JVM option is needed. Where
  * there is no such MBean (a native image, which compiles ahead of time anyway) nothing is done.
- * The outcome is reported in the backend's probe details.
+ * The outcome is reported in the backend's probe details; {@code -Dedgellm.vector.jit-directives=false}
+ * leaves them out (for comparisons).
  */
 final class JitDirectives {
     private static final Logger LOG = Logger.getLogger(JitDirectives.class.getName());
@@ -46,6 +47,9 @@ final class JitDirectives {
     }
 
     private static String add() {
+        if (!Boolean.parseBoolean(System.getProperty("edgellm.vector.jit-directives", "true"))) {
+            return "not added (edgellm.vector.jit-directives=false)";
+        }
         if (!"HotSpot".equals(vmFamily())) {
             return "not added (not a HotSpot JVM: " + System.getProperty("java.vm.name") + ")";
         }

@@ -52,9 +52,11 @@ public final class Backends {
     }
 
     /**
-     * Chooses a backend. A forced id probes that provider only: probing loads native code (an
-     * OpenCL probe maps the ICD and its compiler, ~55 MB resident with pocl) that a process pinned
-     * to another backend never needs.
+     * Chooses a backend. A forced id probes that provider only, and the best available is the first
+     * usable one in priority order, with no probe of the ones below it: probing loads native code
+     * (an OpenCL probe maps the ICD and its compiler, ~55 MB resident with pocl) that a process
+     * running another backend never needs. ({@link #probeAll()} probes them all, for reports and
+     * calibration.)
      *
      * @param forced an explicit backend id, or null/blank for the best available
      * @throws IllegalArgumentException when the forced id is unknown or not usable here
@@ -74,11 +76,24 @@ public final class Backends {
             throw new IllegalArgumentException("unknown backend '" + forced + "' (available: "
                     + String.join(", ", providers.stream().map(BackendProvider::id).toList()) + ")");
         }
-        List<Candidate> candidates = probeAll();
-        for (Candidate c : candidates) {
-            if (c.probe().usable()) {
-                return new Selection(candidates, c, "highest-priority usable backend (priority " + c.provider().priority() + ")");
+        // highest priority first, stopping at the first usable one: the ones below it are not
+        // probed (and load no native code), listed as such
+        List<Candidate> candidates = new ArrayList<>();
+        Candidate chosen = null;
+        for (BackendProvider p : providers()) {
+            if (chosen != null) {
+                candidates.add(new Candidate(p, new BackendProbe(p.id(), false,
+                        "not probed: " + chosen.provider().id() + " (priority " + chosen.provider().priority() + ") is usable", java.util.Map.of())));
+                continue;
             }
+            Candidate c = probe(p);
+            candidates.add(c);
+            if (c.probe().usable()) {
+                chosen = c;
+            }
+        }
+        if (chosen != null) {
+            return new Selection(List.copyOf(candidates), chosen, "highest-priority usable backend (priority " + chosen.provider().priority() + ")");
         }
         throw new IllegalStateException("no usable backend found (is edgellm-core on the class path?)");
     }
