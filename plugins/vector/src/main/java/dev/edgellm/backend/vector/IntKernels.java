@@ -137,19 +137,20 @@ final class IntKernels {
      */
     static void gemm4Q4_0Q8_0(long base, int blocks, long bb, int cols, short[] xq, int x0, float[] xd, short[] xo, int s0,
                                float[] out, int o0, int rows, int g, int b0, int b1) {
-        // blocks [b0, b1): a column chunk; from the second chunk on, the sums so far are in out
+        // blocks [b0, b1): a column chunk; the sums so far are in out (zeroed by the caller before the
+        // first chunk: a branch here let C2 recompile the kernel after an uncommon trap with boxed vectors)
         int an = Math.min(R, rows - (g) * R);
         int ao = o0 + (g) * R;
         VectorMask<Float> am0 = F.indexInRange(0, an);
         VectorMask<Float> am1 = F.indexInRange(L, an);
-        FloatVector a00 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 0 * rows, am0);
-        FloatVector a01 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 0 * rows + L, am1);
-        FloatVector a10 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 1 * rows, am0);
-        FloatVector a11 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 1 * rows + L, am1);
-        FloatVector a20 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 2 * rows, am0);
-        FloatVector a21 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 2 * rows + L, am1);
-        FloatVector a30 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 3 * rows, am0);
-        FloatVector a31 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 3 * rows + L, am1);
+        FloatVector a00 = FloatVector.fromArray(F, out, ao + 0 * rows, am0);
+        FloatVector a01 = FloatVector.fromArray(F, out, ao + 0 * rows + L, am1);
+        FloatVector a10 = FloatVector.fromArray(F, out, ao + 1 * rows, am0);
+        FloatVector a11 = FloatVector.fromArray(F, out, ao + 1 * rows + L, am1);
+        FloatVector a20 = FloatVector.fromArray(F, out, ao + 2 * rows, am0);
+        FloatVector a21 = FloatVector.fromArray(F, out, ao + 2 * rows + L, am1);
+        FloatVector a30 = FloatVector.fromArray(F, out, ao + 3 * rows, am0);
+        FloatVector a31 = FloatVector.fromArray(F, out, ao + 3 * rows + L, am1);
         long p = base + ((long) g * blocks + b0) * bb;
         int x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
         int s1 = s0 + blocks, s2 = s1 + blocks, s3 = s2 + blocks;
@@ -212,31 +213,32 @@ final class IntKernels {
      */
     static void gemm2x4Q4_0Q8_0(long base, int blocks, long bb, int cols, short[] xq, int x0, float[] xd, short[] xo, int s0,
                                  float[] out, int o0, int rows, int g, int b0, int b1) {
-        // blocks [b0, b1): a column chunk; from the second chunk on, the sums so far are in out
+        // blocks [b0, b1): a column chunk; the sums so far are in out (zeroed by the caller before the
+        // first chunk: a branch here let C2 recompile the kernel after an uncommon trap with boxed vectors)
         int an = Math.min(R, rows - (g) * R);
         int ao = o0 + (g) * R;
         VectorMask<Float> am0 = F.indexInRange(0, an);
         VectorMask<Float> am1 = F.indexInRange(L, an);
-        FloatVector a00 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 0 * rows, am0);
-        FloatVector a01 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 0 * rows + L, am1);
-        FloatVector a10 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 1 * rows, am0);
-        FloatVector a11 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 1 * rows + L, am1);
-        FloatVector a20 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 2 * rows, am0);
-        FloatVector a21 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 2 * rows + L, am1);
-        FloatVector a30 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 3 * rows, am0);
-        FloatVector a31 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 3 * rows + L, am1);
+        FloatVector a00 = FloatVector.fromArray(F, out, ao + 0 * rows, am0);
+        FloatVector a01 = FloatVector.fromArray(F, out, ao + 0 * rows + L, am1);
+        FloatVector a10 = FloatVector.fromArray(F, out, ao + 1 * rows, am0);
+        FloatVector a11 = FloatVector.fromArray(F, out, ao + 1 * rows + L, am1);
+        FloatVector a20 = FloatVector.fromArray(F, out, ao + 2 * rows, am0);
+        FloatVector a21 = FloatVector.fromArray(F, out, ao + 2 * rows + L, am1);
+        FloatVector a30 = FloatVector.fromArray(F, out, ao + 3 * rows, am0);
+        FloatVector a31 = FloatVector.fromArray(F, out, ao + 3 * rows + L, am1);
         int bn = Math.min(R, rows - (g + 1) * R);
         int bo = o0 + (g + 1) * R;
         VectorMask<Float> bm0 = F.indexInRange(0, bn);
         VectorMask<Float> bm1 = F.indexInRange(L, bn);
-        FloatVector b00 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, bo + 0 * rows, bm0);
-        FloatVector b01 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, bo + 0 * rows + L, bm1);
-        FloatVector b10 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, bo + 1 * rows, bm0);
-        FloatVector b11 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, bo + 1 * rows + L, bm1);
-        FloatVector b20 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, bo + 2 * rows, bm0);
-        FloatVector b21 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, bo + 2 * rows + L, bm1);
-        FloatVector b30 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, bo + 3 * rows, bm0);
-        FloatVector b31 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, bo + 3 * rows + L, bm1);
+        FloatVector b00 = FloatVector.fromArray(F, out, bo + 0 * rows, bm0);
+        FloatVector b01 = FloatVector.fromArray(F, out, bo + 0 * rows + L, bm1);
+        FloatVector b10 = FloatVector.fromArray(F, out, bo + 1 * rows, bm0);
+        FloatVector b11 = FloatVector.fromArray(F, out, bo + 1 * rows + L, bm1);
+        FloatVector b20 = FloatVector.fromArray(F, out, bo + 2 * rows, bm0);
+        FloatVector b21 = FloatVector.fromArray(F, out, bo + 2 * rows + L, bm1);
+        FloatVector b30 = FloatVector.fromArray(F, out, bo + 3 * rows, bm0);
+        FloatVector b31 = FloatVector.fromArray(F, out, bo + 3 * rows + L, bm1);
         long p = base + ((long) g * blocks + b0) * bb;
         long pn = p + (long) blocks * bb;
         int x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
@@ -374,19 +376,20 @@ final class IntKernels {
     /** {@link #gemm4Q4_0Q8_0} for Q8_0 weights. */
     static void gemm4Q8_0Q8_0(long base, int blocks, long bb, int cols, short[] xq, int x0, float[] xd, int s0,
                                float[] out, int o0, int rows, int g, int b0, int b1) {
-        // blocks [b0, b1): a column chunk; from the second chunk on, the sums so far are in out
+        // blocks [b0, b1): a column chunk; the sums so far are in out (zeroed by the caller before the
+        // first chunk: a branch here let C2 recompile the kernel after an uncommon trap with boxed vectors)
         int an = Math.min(R, rows - (g) * R);
         int ao = o0 + (g) * R;
         VectorMask<Float> am0 = F.indexInRange(0, an);
         VectorMask<Float> am1 = F.indexInRange(L, an);
-        FloatVector a00 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 0 * rows, am0);
-        FloatVector a01 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 0 * rows + L, am1);
-        FloatVector a10 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 1 * rows, am0);
-        FloatVector a11 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 1 * rows + L, am1);
-        FloatVector a20 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 2 * rows, am0);
-        FloatVector a21 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 2 * rows + L, am1);
-        FloatVector a30 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 3 * rows, am0);
-        FloatVector a31 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + 3 * rows + L, am1);
+        FloatVector a00 = FloatVector.fromArray(F, out, ao + 0 * rows, am0);
+        FloatVector a01 = FloatVector.fromArray(F, out, ao + 0 * rows + L, am1);
+        FloatVector a10 = FloatVector.fromArray(F, out, ao + 1 * rows, am0);
+        FloatVector a11 = FloatVector.fromArray(F, out, ao + 1 * rows + L, am1);
+        FloatVector a20 = FloatVector.fromArray(F, out, ao + 2 * rows, am0);
+        FloatVector a21 = FloatVector.fromArray(F, out, ao + 2 * rows + L, am1);
+        FloatVector a30 = FloatVector.fromArray(F, out, ao + 3 * rows, am0);
+        FloatVector a31 = FloatVector.fromArray(F, out, ao + 3 * rows + L, am1);
         long p = base + ((long) g * blocks + b0) * bb;
         int x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
         int s1 = s0 + blocks, s2 = s1 + blocks, s3 = s2 + blocks;

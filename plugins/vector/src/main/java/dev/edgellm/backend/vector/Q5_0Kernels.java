@@ -166,10 +166,10 @@ final class Q5_0Kernels {
         int ao = o0 + g * R;
         VectorMask<Float> am0 = F.indexInRange(0, an);
         VectorMask<Float> am1 = F.indexInRange(L, an);
-        FloatVector a00 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao, am0);
-        FloatVector a01 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + L, am1);
-        FloatVector a10 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + rows, am0);
-        FloatVector a11 = b0 == 0 ? FloatVector.zero(F) : FloatVector.fromArray(F, out, ao + rows + L, am1);
+        FloatVector a00 = FloatVector.fromArray(F, out, ao, am0);
+        FloatVector a01 = FloatVector.fromArray(F, out, ao + L, am1);
+        FloatVector a10 = FloatVector.fromArray(F, out, ao + rows, am0);
+        FloatVector a11 = FloatVector.fromArray(F, out, ao + rows + L, am1);
         long p = base + ((long) g * blocks + b0) * bb;
         int x1 = x0 + cols;
         int s1 = s0 + blocks;

@@ -389,6 +389,12 @@ public final class VectorBackend extends CpuBackend {
             // chunks so a chunk's activations for the whole batch stay in L2 while the pairs pass
             int groups = w.groups();
             int chunk = Gemm.chunk(cols) / QK;
+            // the tile kernels add each column chunk to out: start the rows of this range at zero
+            int r0 = 2 * from * Simd.R;
+            int r1 = Math.min(rows, 2 * to * Simd.R);
+            for (int t = 0; t < n - n % 4; t++) {
+                java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
+            }
             for (int b0 = 0; b0 < blocks; b0 += chunk) {
                 int b1 = Math.min(blocks, b0 + chunk);
                 for (int pair = from; pair < to; pair++) {

@@ -93,6 +93,15 @@ public interface EdgeLlmConfig {
          */
         @WithDefault("10s")
         Duration budget();
+
+        /**
+         * Tokens of a throw-away prompt the engine runs through the loaded model (twice, then a few
+         * generated tokens) before it reports ready, so that the prompt path's kernels (attention,
+         * norms, batched products) are compiled before the first request rather than during it.
+         * 0 turns the warm-up off. Capped at half the context.
+         */
+        @WithDefault("128")
+        int warmUp();
     }
 
     interface Memory {

@@ -289,6 +289,39 @@ public class EngineService {
 
     // ---- the engine thread -----------------------------------------------------------------------
 
+    /**
+     * Runs a throw-away prompt of {@code tokens} tokens twice, then a few generated tokens, through
+     * {@code session}: a JIT-compiled backend's prompt-path kernels would otherwise compile during
+     * the first request (measured on the 1B Q4_0 shape: 4.9 s to its first token against 2.1-2.3 s
+     * for the next ones). A failure here is logged and left to the first request to meet.
+     */
+    private void warmUp(Session session, int tokens) {
+        int n = Math.min(tokens, session.contextLength() / 2);
+        if (n < 1) {
+            return;
+        }
+        long t0 = System.nanoTime();
+        try {
+            int[] prompt = new int[n];
+            int vocab = session.model().config().vocabSize();
+            for (int i = 0; i < n; i++) {
+                prompt[i] = 3 + i % Math.max(1, Math.min(vocab, 1000) - 3);
+            }
+            for (int round = 0; round < 2; round++) {
+                session.reset();
+                session.ingest(prompt);
+            }
+            for (int i = 0; i < 4 && session.position() < session.contextLength(); i++) {
+                session.next(prompt[i]);
+            }
+            LOG.infof("warm-up: %d-token prompt twice and 4 tokens in %d ms", n, (System.nanoTime() - t0) / 1_000_000);
+        } catch (RuntimeException e) {
+            LOG.warnf(e, "warm-up failed after %d ms; serving anyway", (System.nanoTime() - t0) / 1_000_000);
+        } finally {
+            session.reset();
+        }
+    }
+
     private void run() {
         EngineStartup.Result r = new EngineStartup(config, memory).run(phase -> status = new Status(Phase.LOADING, phase));
         report = r.report();
@@ -298,6 +331,8 @@ public class EngineService {
         }
         loaded = r.loaded();
         chatTemplate = loaded.chatTemplate();
+        status = new Status(Phase.LOADING, "warming up");
+        warmUp(loaded.session(), config.calibration().warmUp());
         published = loaded.model();
         readyAt = Instant.now();
         readyAfter = ProcessHandle.current().info().startInstant().map(s -> Duration.between(s, readyAt)).orElse(null);
