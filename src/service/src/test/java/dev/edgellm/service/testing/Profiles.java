@@ -163,6 +163,32 @@ public final class Profiles {
         }
     }
 
+    /** MQTT intake against a mosquitto that requires client certificates; the node has one (PEM). */
+    public static class MqttMutualTls implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return mqtt();
+        }
+
+        @Override
+        public List<TestResourceEntry> testResources() {
+            return List.of(new TestResourceEntry(MqttResources.MutualTlsBroker.class));
+        }
+    }
+
+    /** MQTT intake against a mosquitto that requires client certificates; the node has none. */
+    public static class MqttWithoutClientCertificate implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return mqtt();
+        }
+
+        @Override
+        public List<TestResourceEntry> testResources() {
+            return List.of(new TestResourceEntry(MqttResources.MutualTlsBroker.class, Map.of("client-certificate", "none")));
+        }
+    }
+
     /** MQTT intake with no broker host: the service's embedded broker, on a free port. */
     public static class MqttEmbedded implements QuarkusTestProfile {
         @Override
