@@ -69,6 +69,25 @@ public final class Profiles {
         }
     }
 
+    /**
+     * Gemma whose every generation fails inside the engine ({@link FaultyEngine}), with an endpoint
+     * that throws an unmapped exception ({@link FaultResource}).
+     */
+    public static class FaultyEngine implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            Map<String, String> m = common();
+            m.put("edgellm.model.path", gemma().toString());
+            m.put("test.fault-injection", "true");
+            return m;
+        }
+
+        @Override
+        public java.util.Set<Class<?>> getEnabledAlternatives() {
+            return java.util.Set.of(dev.edgellm.service.testing.FaultyEngine.class);
+        }
+    }
+
     /** Gemma whose chat template refuses a system message with raise_exception. */
     public static class RaisingTemplate implements QuarkusTestProfile {
         @Override
