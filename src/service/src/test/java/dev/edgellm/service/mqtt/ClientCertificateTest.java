@@ -86,7 +86,7 @@ class ClientCertificateTest {
     MqttConnection connect(Map<String, String> tls, String clientId) {
         EdgeLlmConfig.Mqtt m = config(tls);
         connection = new MqttConnection(vertx, ClientOptions.of(m, clientId, 1 << 16, "edgellm/" + clientId + "/status", "{}".getBytes(StandardCharsets.UTF_8)),
-                new MqttConnection.Settings(m.host().orElseThrow(), m.port(), MqttQoS.AT_LEAST_ONCE, Duration.ofMillis(100), Duration.ofMillis(300), 3, 1 << 16),
+                new MqttConnection.Settings(m.host().orElseThrow(), m.port(), MqttQoS.AT_LEAST_ONCE, Duration.ofMillis(100), Duration.ofMillis(300), 3, 1 << 16, 2),
                 new MqttMetrics());
         connection.start();
         return connection;

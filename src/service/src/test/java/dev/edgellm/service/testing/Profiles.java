@@ -182,6 +182,13 @@ public final class Profiles {
         }
     }
 
+    /**
+     * {@link MqttMosquitto} in an application of its own, for a test that drives the connection
+     * through a loop of oversize messages.
+     */
+    public static class MqttMosquittoOversize extends MqttMosquitto {
+    }
+
     /** MQTT intake against a mosquitto that requires client certificates; the node has one (PEM). */
     public static class MqttMutualTls implements QuarkusTestProfile {
         @Override
