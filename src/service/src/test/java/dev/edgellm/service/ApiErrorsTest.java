@@ -163,4 +163,50 @@ class ApiErrorsTest {
         }
         chat("{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":1}").statusCode(200);
     }
+
+    /** Nothing the log captured carries a stack trace or an exception's name. */
+    static void assertNoStackTrace(dev.edgellm.service.testing.LogCapture log) {
+        for (dev.edgellm.service.testing.LogCapture.Line l : log.lines()) {
+            org.junit.jupiter.api.Assertions.assertNull(l.thrown(), () -> "a stack trace in the log: " + l + "\n" + l.thrownText());
+            org.junit.jupiter.api.Assertions.assertFalse(l.level().intValue() >= java.util.logging.Level.WARNING.intValue()
+                    && l.message().contains("Exception"), () -> "an exception in the log: " + l);
+        }
+    }
+
+    /** A body over the limit is refused by its length, before it is read, and is no error of the server's: no stack trace. */
+    @Test
+    void anOversizeBodyLogsNoStackTrace() throws Exception {
+        try (dev.edgellm.service.testing.LogCapture log = dev.edgellm.service.testing.LogCapture.start()) {
+            String huge = "x".repeat(80 * 1024);
+            for (String path : new String[] {"/v1/chat/completions", "/v1/completions", "/api/chat"}) {
+                given().contentType(ContentType.JSON).body("{\"messages\":[{\"role\":\"user\",\"content\":\"" + huge + "\"}]}").post(path)
+                        .then().statusCode(413);
+            }
+            chat("{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":1}").statusCode(200);
+            assertNoStackTrace(log);
+        }
+    }
+
+    /**
+     * A client that announces a body and goes away halfway (or a proxy that cuts it off) leaves the
+     * server a body it cannot read: that is the client's doing, at most a line at debug level, and
+     * no stack trace.
+     */
+    @Test
+    void aBodyCutOffHalfwayLogsNoStackTrace() throws Exception {
+        try (dev.edgellm.service.testing.LogCapture log = dev.edgellm.service.testing.LogCapture.start()) {
+            for (String path : new String[] {"/v1/chat/completions", "/api/chat"}) {
+                try (java.net.Socket s = new java.net.Socket("127.0.0.1", io.restassured.RestAssured.port)) {
+                    java.io.OutputStream out = s.getOutputStream();
+                    out.write(("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 20000\r\n\r\n"
+                            + "{\"messages\":[{\"role\":\"user\",\"content\":\"" + "x".repeat(4000)).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    out.flush();
+                    Thread.sleep(300); // the server is reading the body
+                }
+            }
+            Thread.sleep(1000); // whatever the server logs about it, it has logged
+            chat("{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}],\"max_tokens\":1}").statusCode(200);
+            assertNoStackTrace(log);
+        }
+    }
 }

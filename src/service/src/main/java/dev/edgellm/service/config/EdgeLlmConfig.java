@@ -278,6 +278,19 @@ public interface EdgeLlmConfig {
         MemorySize maxPayload();
 
         /**
+         * After this many connections in a row each ended by a message over the size limit (a QoS 1
+         * message the broker offers again on every reconnection of the persistent session, so the
+         * node could never read anything again), connect once with a clean session: the broker
+         * discards the session, with the oversize message and whatever else it still held for this
+         * node and had not delivered; requests the node had already received are still answered.
+         * Then it connects with its persistent session again. 0: never (the loop goes on until the
+         * broker's own size limit stops it, and the {@code mqtt} check is DOWN after
+         * {@code reconnect.down-after} cycles). See README, "Security".
+         */
+        @WithDefault("2")
+        int oversizeSessionReset();
+
+        /**
          * Topics a request's {@code reply_to} may name: a prefix ending in {@code /} allows any topic
          * below it, one without also allows that topic itself. The node's own response topics
          * ({@code <prefix>/<node>/responses/...}) are always allowed. Default:

@@ -35,6 +35,7 @@ public class MqttHealthCheck implements AsyncHealthCheck {
                 .withData("connected", mqtt.connected())
                 .withData("failed_cycles", failed)
                 .withData("oversize_messages", mqtt.mqttMetrics().oversize.get())
+                .withData("session_resets", mqtt.mqttMetrics().sessionResets.get())
                 .withData("inbox", mqtt.inboxDepth());
         if (mqtt.lastProblem() != null) {
             b.withData("last_problem", mqtt.lastProblem());

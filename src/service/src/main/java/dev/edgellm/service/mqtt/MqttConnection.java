@@ -66,8 +66,14 @@ public final class MqttConnection {
         }
     }
 
-    /** How to reach the broker and how hard to try. */
-    public record Settings(String host, int port, MqttQoS qos, Duration minBackoff, Duration maxBackoff, int downAfter, int maxMessage) {}
+    /**
+     * How to reach the broker and how hard to try.
+     *
+     * @param oversizeReset connections in a row ended by an oversize message after which the next one
+     *                      starts with a clean session, ending the loop (0: never)
+     */
+    public record Settings(String host, int port, MqttQoS qos, Duration minBackoff, Duration maxBackoff, int downAfter, int maxMessage,
+                           int oversizeReset) {}
 
     private final Vertx vertx;
     private final Context ctx;
@@ -97,6 +103,12 @@ public final class MqttConnection {
     private long backoffMillis;
     private String lastConnectProblem;
     private long connectedAtNanos;
+    /** Connections in a row ended by an oversize message. */
+    private int oversizeCycles;
+    /** The next connection starts with a clean session, to end a loop of oversize messages. */
+    private boolean cleanNext;
+    /** The clean-session connection that is being closed again (it only made the broker drop the session). */
+    private MqttClient resetting;
 
     private record Subscription(String filter, int qos, Handler handler) {}
 
@@ -227,7 +239,9 @@ public final class MqttConnection {
         if (!running) {
             return;
         }
-        MqttClient c = MqttClient.create(vertx, options);
+        boolean reset = cleanNext && !options.isCleanSession();
+        cleanNext = false;
+        MqttClient c = MqttClient.create(vertx, reset ? new MqttClientOptions(options).setCleanSession(true) : options);
         // From here on only this client's deliveries count; earlier ones are sent again by the
         // broker (same session) or are gone with the old session.
         client = c;
@@ -256,8 +270,13 @@ public final class MqttConnection {
                     lastConnectProblem = why;
                 }
                 connected = false;
+                cleanNext |= reset;
                 cycleFailed(why);
                 scheduleReconnect();
+                return;
+            }
+            if (reset) {
+                sessionReset(c);
                 return;
             }
             connectedAtNanos = System.nanoTime();
@@ -268,6 +287,7 @@ public final class MqttConnection {
             vertx.setTimer(STABLE.toMillis(), id -> {
                 if (c == client && connected && connectedAtNanos == stableAt) {
                     failedCycles = 0;
+                    oversizeCycles = 0;
                     lastProblem = null;
                 }
             });
@@ -293,11 +313,35 @@ public final class MqttConnection {
     }
 
     /**
+     * The broker accepted a clean-session connection: it has discarded this node's session (the
+     * oversize message and everything else it held for the node and had not delivered). Close it
+     * at once and connect again with the persistent session, which starts empty; requests already
+     * received stay with the intake and are answered (their acknowledgements go nowhere).
+     */
+    private void sessionReset(MqttClient c) {
+        metrics.sessionResets.incrementAndGet();
+        oversizeCycles = 0;
+        LOG.warnf("MQTT: connected with a clean session to end the loop of oversize messages; the broker discarded this node's session: "
+                + "the oversize message and any request it held for %s and had not delivered yet (their senders get no answer and must send them "
+                + "again). Requests already received are still answered. Reconnecting with a persistent session", options.getClientId());
+        resetting = c;
+        c.disconnect();
+        vertx.setTimer(2000, id -> ctx.runOnContext(v -> {
+            if (resetting == c && c == client) {
+                resetting = null; // no close in time: go on without it
+                connect();
+            }
+        }));
+    }
+
+    /**
      * A message over the client's size limit leaves Netty's MQTT decoder discarding everything
-     * until the connection ends (and the client never sees the packet id to acknowledge it): so
-     * end the connection now. The broker will offer the message again; each such cycle counts
-     * as failed, which the {@code mqtt} health check and the metrics show (see README, "Security":
-     * the broker's own size limit ends the loop).
+     * until the connection ends (and Vert.x hands the client only the exception, not the packet id
+     * to acknowledge the message with): so end the connection now. The broker offers a QoS 1
+     * message again on the next connection of the session; each such cycle counts as failed, which
+     * the {@code mqtt} health check and the metrics show. After
+     * {@code edgellm.mqtt.oversize-session-reset} such cycles in a row the next connection starts
+     * with a clean session, which ends the loop ({@link #sessionReset}; README, "Security").
      */
     private void onException(MqttClient c, Throwable t) {
         if (c != client) {
@@ -309,6 +353,13 @@ public final class MqttConnection {
                     + "Dropping the connection; limit the broker's packet size to stop it being offered again", settings.maxMessage(), t.getMessage());
             lastProblem = "a message over the size limit (" + t.getMessage() + ")";
             connected = false;
+            oversizeCycles++;
+            if (settings.oversizeReset() > 0 && oversizeCycles >= settings.oversizeReset() && !options.isCleanSession()) {
+                cleanNext = true;
+                LOG.errorf("MQTT: %d connections in a row ended by a message over the size limit (the broker offers it again on every "
+                        + "connection): the next connection starts with a clean session to end the loop (edgellm.mqtt.oversize-session-reset)",
+                        oversizeCycles);
+            }
             c.disconnect();
             vertx.setTimer(2000, id -> ctx.runOnContext(v -> {
                 if (c == client && c.isConnected()) {
@@ -331,6 +382,13 @@ public final class MqttConnection {
 
     private void onClosed(MqttClient c) {
         if (c != client) {
+            return;
+        }
+        if (c == resetting) {
+            resetting = null;
+            if (running) {
+                connect();
+            }
             return;
         }
         boolean wasConnected = connected;

@@ -23,6 +23,9 @@ public class MqttGauges {
         gauge("edgellm.mqtt.inbox.depth", "MQTT requests received and not yet taken", mqtt, q -> q.running() ? q.inboxDepth() : 0);
         FunctionCounter.builder("edgellm.mqtt.oversize.messages", mqtt, q -> q.mqttMetrics().oversize.get())
                 .description("Messages over edgellm.mqtt.max-payload plus headers that the broker sent (each ended the connection)").register(registry);
+        FunctionCounter.builder("edgellm.mqtt.session.resets", mqtt, q -> q.mqttMetrics().sessionResets.get())
+                .description("Clean-session connections that ended a loop of oversize messages (the broker discarded the node's session)")
+                .register(registry);
         FunctionCounter.builder("edgellm.mqtt.disconnects", mqtt, q -> q.mqttMetrics().disconnects.get())
                 .description("Connections to the MQTT broker lost").register(registry);
         FunctionCounter.builder("edgellm.mqtt.failed.connection.cycles", mqtt, q -> q.mqttMetrics().failedCycles.get())

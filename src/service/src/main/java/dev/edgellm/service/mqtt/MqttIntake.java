@@ -142,7 +142,8 @@ public class MqttIntake {
             }
         }
         connection = new MqttConnection(vertx, ClientOptions.of(m, clientId, maxMessage, topics.status(), StatusPublisher.will(json, nodeId)),
-                new MqttConnection.Settings(host, port, qos, m.reconnect().minBackoff(), m.reconnect().maxBackoff(), m.reconnect().downAfter(), maxMessage),
+                new MqttConnection.Settings(host, port, qos, m.reconnect().minBackoff(), m.reconnect().maxBackoff(), m.reconnect().downAfter(), maxMessage,
+                        m.oversizeSessionReset()),
                 mqttMetrics);
         replyThread = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("edgellm-mqtt-replies").daemon(true).unstarted(r));
         dedup = new Dedup(cache);

@@ -51,7 +51,7 @@ class MqttConnectionTest {
         MqttClientOptions o = new MqttClientOptions().setClientId(clientId).setCleanSession(cleanSession);
         o.setAutoAck(false);
         MqttConnection c = new MqttConnection(vertx, o, new MqttConnection.Settings(broker.connectHost(), broker.port(), MqttQoS.AT_LEAST_ONCE,
-                Duration.ofMillis(100), Duration.ofMillis(500), 3, 1 << 20), new MqttMetrics());
+                Duration.ofMillis(100), Duration.ofMillis(500), 3, 1 << 20, 2), new MqttMetrics());
         connections.add(c);
         return c;
     }

@@ -36,6 +36,17 @@ public final class Management {
     }
 
     /**
+     * The value of a counter or gauge in {@code /q/metrics}: {@code name} with its labels as the
+     * exposition writes them (e.g. {@code edgellm_requests_total{intake="mqtt",outcome="invalid"}}),
+     * or a bare name, whose series are summed; 0 when there is none yet.
+     */
+    public static double metric(String name) {
+        String m = given().get("/q/metrics").then().statusCode(200).extract().asString();
+        return m.lines().filter(l -> l.startsWith(name + " ") || !name.contains("{") && l.startsWith(name + "{"))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+    }
+
+    /**
      * Picks free ports before each application starts: one for the management interface and one for
      * the API (not port 0: Micrometer's HTTP server metrics tag a fixed port and cannot register one
      * server with the tag and one without).

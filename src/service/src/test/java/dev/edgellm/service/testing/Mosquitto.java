@@ -16,11 +16,13 @@ import java.util.concurrent.TimeUnit;
 public final class Mosquitto implements AutoCloseable {
     private final Process process;
     private final int port;
+    private final int tlsPort;
     private final Path dir;
 
-    private Mosquitto(Process process, int port, Path dir) {
+    private Mosquitto(Process process, int port, int tlsPort, Path dir) {
         this.process = process;
         this.port = port;
+        this.tlsPort = tlsPort;
         this.dir = dir;
     }
 
@@ -52,24 +54,45 @@ public final class Mosquitto implements AutoCloseable {
 
     /** Starts one that also logs these {@code log_type}s (e.g. {@code subscribe}, {@code unsubscribe}) to {@link #log()}. */
     public static Mosquitto start(String... logTypes) throws IOException, InterruptedException {
+        return start(null, logTypes);
+    }
+
+    /**
+     * Starts one with a second listener, {@link #tlsPort()}: TLS with {@code pki}'s server
+     * certificate that requires a client certificate issued by {@code pki}'s CA. The plain
+     * listener ({@link #port()}) stays, for the tests' own clients.
+     */
+    public static Mosquitto startMutualTls(TestPki pki) throws IOException, InterruptedException {
+        return start(pki);
+    }
+
+    private static Mosquitto start(TestPki pki, String... logTypes) throws IOException, InterruptedException {
         Path bin = binary();
         if (bin == null) {
             throw new IOException("mosquitto is not installed (apt-get install mosquitto)");
         }
         int port = freePort();
+        int tlsPort = pki == null ? -1 : freePort();
         Path dir = Files.createTempDirectory("mosquitto-test");
         Path conf = dir.resolve("mosquitto.conf");
         // user root: started as root (CI), mosquitto would drop to its own user, which cannot write the log in this directory
+        String tls = pki == null ? "" : """
+                listener %d 127.0.0.1
+                cafile %s
+                certfile %s
+                keyfile %s
+                require_certificate true
+                """.formatted(tlsPort, pki.ca(), pki.serverCert(), pki.serverKey());
         Files.writeString(conf, """
                 user root
-                listener %d 127.0.0.1
                 allow_anonymous true
                 persistence false
                 log_dest file %s
                 log_type error
                 log_type warning
                 log_type notice
-                """.formatted(port, dir.resolve("mosquitto.log")) + java.util.Arrays.stream(logTypes).map(t -> "log_type " + t + "\n")
+                listener %d 127.0.0.1
+                """.formatted(dir.resolve("mosquitto.log"), port) + tls + java.util.Arrays.stream(logTypes).map(t -> "log_type " + t + "\n")
                 .collect(java.util.stream.Collectors.joining()));
         Process p = new ProcessBuilder(bin.toString(), "-c", conf.toString())
                 .redirectErrorStream(true).redirectOutput(dir.resolve("stdout.log").toFile()).start();
@@ -86,11 +109,16 @@ public final class Mosquitto implements AutoCloseable {
                 Thread.sleep(50);
             }
         }
-        return new Mosquitto(p, port, dir);
+        return new Mosquitto(p, port, tlsPort, dir);
     }
 
     public int port() {
         return port;
+    }
+
+    /** The TLS listener's port ({@link #startMutualTls}), -1 when there is none. */
+    public int tlsPort() {
+        return tlsPort;
     }
 
     /** What the broker logged so far. */

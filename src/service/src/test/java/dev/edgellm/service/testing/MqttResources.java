@@ -77,6 +77,59 @@ public final class MqttResources {
         }
     }
 
+    /**
+     * A mosquitto whose listener for the application is TLS and requires a client certificate
+     * ({@link Mosquitto#startMutualTls}); the test's own clients use its plain listener
+     * ({@link #port()}). The application trusts the test CA and, unless the resource's argument
+     * {@code client-certificate} is {@code none}, presents the test client certificate (PEM).
+     */
+    public static class MutualTlsBroker implements QuarkusTestResourceLifecycleManager {
+        private Mosquitto mosquitto;
+        private boolean withCertificate = true;
+
+        @Override
+        public void init(Map<String, String> initArgs) {
+            withCertificate = !"none".equals(initArgs.get("client-certificate"));
+        }
+
+        @Override
+        public Map<String, String> start() {
+            if (Mosquitto.unavailable() != null || TestPki.unavailable() != null) {
+                return new EmbeddedBroker().start(); // the tests skip
+            }
+            try {
+                TestPki pki = TestPki.create();
+                mosquitto = Mosquitto.startMutualTls(pki);
+                Map<String, String> m = common(mosquitto.port());
+                m.put("edgellm.mqtt.host", "127.0.0.1");
+                m.put("edgellm.mqtt.port", Integer.toString(mosquitto.tlsPort()));
+                m.put("edgellm.mqtt.tls.enabled", "true");
+                m.put("edgellm.mqtt.tls.ca-file", pki.ca().toString());
+                if (withCertificate) {
+                    m.put("edgellm.mqtt.tls.cert-file", pki.clientCert().toString());
+                    m.put("edgellm.mqtt.tls.key-file", pki.clientKey().toString());
+                }
+                return m;
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+
+        @Override
+        public void stop() {
+            if (mosquitto != null) {
+                try {
+                    mosquitto.close();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+    }
+
     /** No broker host: the application starts its embedded broker, on a free port. */
     public static class EmbeddedBroker implements QuarkusTestResourceLifecycleManager {
         @Override

@@ -69,6 +69,25 @@ public final class Profiles {
         }
     }
 
+    /**
+     * Gemma whose every generation fails inside the engine ({@link FaultyEngine}), with an endpoint
+     * that throws an unmapped exception ({@link FaultResource}).
+     */
+    public static class FaultyEngine implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            Map<String, String> m = common();
+            m.put("edgellm.model.path", gemma().toString());
+            m.put("test.fault-injection", "true");
+            return m;
+        }
+
+        @Override
+        public java.util.Set<Class<?>> getEnabledAlternatives() {
+            return java.util.Set.of(dev.edgellm.service.testing.FaultyEngine.class);
+        }
+    }
+
     /** Gemma whose chat template refuses a system message with raise_exception. */
     public static class RaisingTemplate implements QuarkusTestProfile {
         @Override
@@ -160,6 +179,39 @@ public final class Profiles {
         @Override
         public List<TestResourceEntry> testResources() {
             return List.of(new TestResourceEntry(MqttResources.MosquittoBroker.class));
+        }
+    }
+
+    /**
+     * {@link MqttMosquitto} in an application of its own, for a test that drives the connection
+     * through a loop of oversize messages.
+     */
+    public static class MqttMosquittoOversize extends MqttMosquitto {
+    }
+
+    /** MQTT intake against a mosquitto that requires client certificates; the node has one (PEM). */
+    public static class MqttMutualTls implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return mqtt();
+        }
+
+        @Override
+        public List<TestResourceEntry> testResources() {
+            return List.of(new TestResourceEntry(MqttResources.MutualTlsBroker.class));
+        }
+    }
+
+    /** MQTT intake against a mosquitto that requires client certificates; the node has none. */
+    public static class MqttWithoutClientCertificate implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            return mqtt();
+        }
+
+        @Override
+        public List<TestResourceEntry> testResources() {
+            return List.of(new TestResourceEntry(MqttResources.MutualTlsBroker.class, Map.of("client-certificate", "none")));
         }
     }
 

@@ -87,6 +87,35 @@ public final class TestMqtt implements AutoCloseable {
                 .get(10, TimeUnit.SECONDS);
     }
 
+    /** Publishes with QoS 1 and the retain flag (an empty payload clears the topic's retained message). */
+    public void publishRetained(String topic, String payload) throws Exception {
+        client.publish(topic, Buffer.buffer(payload.getBytes(StandardCharsets.UTF_8)), MqttQoS.AT_LEAST_ONCE, false, true)
+                .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    private static MqttClientOptions takeOverOptions(String clientId) {
+        MqttClientOptions o = new MqttClientOptions().setClientId(clientId).setCleanSession(false);
+        o.setAutoAck(false);
+        return o;
+    }
+
+    /**
+     * Ends another client's connection: connects under its client id (the broker closes the other
+     * connection, a session takeover) with its persistent session kept and nothing acknowledged, and
+     * disconnects at once. The other client reconnects on its own.
+     */
+    public static void takeOver(int port, String clientId) throws Exception {
+        Vertx v = Vertx.vertx();
+        try {
+            MqttClient c = MqttClient.create(v, takeOverOptions(clientId));
+            c.publishHandler(m -> { }); // whatever the session holds stays unacknowledged, for its owner
+            c.connect(port, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+            c.disconnect().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+        } finally {
+            v.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+        }
+    }
+
     /** Waits for the first message (received so far or later) that matches. */
     public Msg await(String what, Predicate<Msg> p, Duration timeout) throws InterruptedException {
         return awaitCount(what, p, 1, timeout).getFirst();
