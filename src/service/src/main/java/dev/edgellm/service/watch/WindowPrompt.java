@@ -21,7 +21,7 @@ final class WindowPrompt {
     static final String DEFAULT_INSTRUCTIONS = "You watch sensor data from MQTT topics. Summarize this time window for an operator in a few "
             + "sentences: the overall state per device or topic, anomalies (out-of-range values, alarms, errors, sudden changes) with their "
             + "times, and any action needed.";
-    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss.SSS").withZone(ZoneOffset.UTC);
+    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss").withZone(ZoneOffset.UTC);
 
     /** Builds a prompt (the engine's {@code summaryPrompt}: chat template and tokenizer of the loaded model). */
     @FunctionalInterface
@@ -38,8 +38,10 @@ final class WindowPrompt {
     static Prepared prepare(ClosedWindow w, String prompt, int budget, Builder b) {
         String instructions = prompt == null ? DEFAULT_INSTRUCTIONS : prompt;
         List<Map<String, Object>> records = rows(w.records());
-        String header = "Window " + w.start() + " to " + w.end() + " (UTC), " + w.total() + " records from " + w.stats().perTopic().size()
-                + " topics" + (w.triggeredBy() == null ? "." : "; it was closed early by this record: " + row(w.triggeredBy()) + ".");
+        // compact: every digit is a token in many vocabularies, and prompt tokens are what an early summary waits for
+        String header = "Window " + TIME.format(w.start()) + "-" + TIME.format(w.end()) + " UTC: " + w.total() + " records, "
+                + w.stats().perTopic().size() + " topics." + (w.triggeredBy() == null ? "" : " Closed early by the record at "
+                + TIME.format(w.triggeredBy().at()) + " on " + w.triggeredBy().topic() + ".");
         if (w.folded() == 0) {
             SummaryPrompt.Built whole = b.build(instructions, header, records, budget);
             if (!whole.trimmed()) {
