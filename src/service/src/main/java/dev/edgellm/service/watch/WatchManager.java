@@ -252,9 +252,11 @@ public class WatchManager {
             running.forEach((n, r) -> held.put(n, r.since()));
             Set<String> mine = !mqtt.connected() ? Set.of()
                     : lease.decide(defined.keySet(), engine.canServe(), held);
-            if (!mqtt.connectedFor(SETTLE)) {
+            EngineService.Phase phase = engine.status().phase();
+            if (!mqtt.connectedFor(SETTLE) || phase == EngineService.Phase.STARTING || phase == EngineService.Phase.LOADING) {
+                // not settled, or the model still loading: keep what is held, take nothing new
                 mine = new TreeSet<>(mine);
-                mine.retainAll(held.keySet()); // not settled: keep what is held, take nothing new
+                mine.retainAll(held.keySet());
             }
             boolean change = false;
             for (String n : List.copyOf(running.keySet())) {
