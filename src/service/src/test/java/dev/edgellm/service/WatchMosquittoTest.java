@@ -128,6 +128,8 @@ class WatchMosquittoTest {
         Instant lastEnd = Instant.EPOCH;
         double gotMin = Double.MAX_VALUE;
         double gotMax = -Double.MAX_VALUE;
+        java.util.Set<String> devices = new java.util.TreeSet<>();
+        java.util.Set<String> fieldNames = new java.util.TreeSet<>();
         for (JsonNode s : summaries) {
             assertEquals("site", s.path("watch").asText());
             assertEquals(Profiles.MQTT_NODE, s.path("node").asText());
@@ -146,13 +148,15 @@ class WatchMosquittoTest {
                 gotMin = Math.min(gotMin, temp.path("min").asDouble());
                 gotMax = Math.max(gotMax, temp.path("max").asDouble());
             }
-            assertEquals(4, s.path("fields").path("device").path("values").size() + 0 * 0, s.toString());
-            assertTrue(s.path("fields").has("humidity") && s.path("fields").has("reading") && s.path("fields").has("alarm"), s.toString());
+            s.path("fields").path("device").path("values").forEach(v -> devices.add(v.asText()));
+            s.path("fields").properties().forEach(e -> fieldNames.add(e.getKey()));
             assertFalse(s.path("text").isMissingNode());
             assertTrue(s.path("usage").path("completion_tokens").asInt() >= 1, s.toString());
             assertTrue(s.path("timings").has("prompt_ms"), s.toString());
         }
         assertEquals(sent, perTopic, "records per topic over the windows");
+        assertEquals(java.util.Set.of("dev0", "dev1", "dev2", "dev3"), devices, "the devices, from topic[1]");
+        assertEquals(java.util.Set.of("alarm", "device", "humidity", "reading", "temp"), fieldNames, "every extracted field, from the four shapes");
         assertEquals(text, gotText);
         assertEquals(malformed, gotMalformed);
         assertEquals(minTemp, gotMin);
@@ -219,14 +223,16 @@ class WatchMosquittoTest {
         int promptTokens = s.path("usage").path("prompt_tokens").asInt();
         assertTrue(promptTokens <= budget && budget <= 200, promptTokens + " prompt tokens within " + budget);
         assertTrue(promptTokens + s.path("usage").path("completion_tokens").asInt() <= engine.context());
-        assertTrue(m.retained() || mqtt.all(TestMqtt.on("burst-summary")).size() == 1);
+        try (TestMqtt late = TestMqtt.connect(MqttResources.port()).subscribe("burst-summary")) {
+            TestMqtt.Msg kept = late.await("the retained summary", TestMqtt.on("burst-summary"), WAIT);
+            assertTrue(kept.retained(), "retain: true keeps the last summary for late subscribers");
+            assertEquals("burst", kept.json().path("watch").asText());
+        }
     }
 
     @Test
     void badWatchesAnswer400NamingTheField() {
         String ok = "\"window\":{\"time\":\"5s\"},\"publish_to\":\"x/summary\"";
-        given().contentType(ContentType.JSON).body("{\"topics\":[\"a/b\"],\"extract\":{\"temp\":\"$.[[temp\"}," + ok + "}")
-                .put("/api/watches/bad").then().statusCode(400).extract().jsonPath().getString("error.param").equals("extract.temp");
         assertEquals("extract.temp", given().contentType(ContentType.JSON).body("{\"topics\":[\"a/b\"],\"extract\":{\"temp\":\"$.[[temp\"}," + ok + "}")
                 .put("/api/watches/bad").then().statusCode(400).extract().jsonPath().getString("error.param"));
         assertEquals("topics[1]", given().contentType(ContentType.JSON).body("{\"topics\":[\"a/b\",\"a/#/c\"]," + ok + "}")
@@ -251,7 +257,6 @@ class WatchMosquittoTest {
         String metrics = Management.given().get("/q/metrics").then().statusCode(200).extract().asString();
         assertTrue(metrics.contains("edgellm_watch_windows_total{outcome=\"too_large\",watch=\"toolong\"} 1.0"), metrics.lines()
                 .filter(l -> l.contains("watch_windows")).toList().toString());
-        assertTrue(metrics.lines().anyMatch(l -> l.startsWith("edgellm_watch_windows_total{outcome=\"published\",watch=\"site\"}")) || true);
         given().delete("/api/watches/toolong").then().statusCode(200);
     }
 
