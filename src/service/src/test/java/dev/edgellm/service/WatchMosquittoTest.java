@@ -156,7 +156,8 @@ class WatchMosquittoTest {
         }
         assertEquals(sent, perTopic, "records per topic over the windows");
         assertEquals(java.util.Set.of("dev0", "dev1", "dev2", "dev3"), devices, "the devices, from topic[1]");
-        assertEquals(java.util.Set.of("alarm", "device", "humidity", "reading", "temp"), fieldNames, "every extracted field, from the four shapes");
+        assertEquals(java.util.Set.of("alarm", "device", "humidity", "reading", "temp", "text", "malformed"), fieldNames,
+                "every extracted field from the four shapes, and the text and malformed payloads kept as such");
         assertEquals(text, gotText);
         assertEquals(malformed, gotMalformed);
         assertEquals(minTemp, gotMin);
