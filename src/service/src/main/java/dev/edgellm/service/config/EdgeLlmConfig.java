@@ -5,6 +5,7 @@ import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -70,6 +71,21 @@ public interface EdgeLlmConfig {
 
     /** The MQTT intake: requests from the gateway's broker, responses and a retained status back. */
     Mqtt mqtt();
+
+    /**
+     * Watches declared here, by name ({@code edgellm.watches.<name>.topics=site/+/telemetry}, ...):
+     * each subscribes to sensor topics on the node's broker, collects what arrives into windows and
+     * publishes a summary of each window (README, "Watches"). Watches also come from
+     * {@link #watchesFile()} and {@code PUT /api/watches/<name>}; a name given in several places is
+     * taken from the API first, then the file, then here.
+     */
+    Map<String, Watch> watches();
+
+    /**
+     * A YAML or JSON file of watches ({@code watches: {<name>: {topics: [...], ...}}}, the fields
+     * of {@code PUT /api/watches/<name>}); read at startup and again whenever it changes.
+     */
+    Optional<String> watchesFile();
 
     interface Model {
         /** Path of the GGUF model file loaded at startup. */
@@ -474,5 +490,86 @@ public interface EdgeLlmConfig {
 
         /** Where the embedded broker persists sessions and queued messages; default {@code <state-dir>/broker}. */
         Optional<String> dataDir();
+    }
+
+    /** One watch: what to subscribe to, what to keep, how to window and when to summarize, where to publish. */
+    interface Watch {
+        /** MQTT topic filters ({@code +} and {@code #} allowed) subscribed with QoS 1 on the node's broker. */
+        List<String> topics();
+
+        /**
+         * Fields kept from each message: field name = a JSONPath on the JSON payload
+         * ({@code $.temp_c}, {@code $.readings[0].value}) or a topic level ({@code topic[1]}, counted
+         * from 0; {@code topic} is the whole topic). None: the whole JSON payload is kept.
+         */
+        Map<String, String> extract();
+
+        /** How records are collected into windows. */
+        WatchWindow window();
+
+        /** When a window is summarized. */
+        WatchTrigger trigger();
+
+        /** Instructions for the model; default: a summary of sensor data for an operator (anomalies, trends, action needed). */
+        Optional<String> prompt();
+
+        /** Most tokens of each summary. */
+        @WithDefault("128")
+        int maxTokens();
+
+        /** Sampling temperature of the summaries (0: greedy). */
+        @WithDefault("0.2")
+        double temperature();
+
+        /** Sampling seed; default: a new one for every summary. */
+        Optional<Long> seed();
+
+        /** The topic every summary is published to (QoS 1). */
+        String publishTo();
+
+        /** Publish the summaries retained (the last one stays on the broker for late subscribers). */
+        @WithDefault("false")
+        boolean retain();
+
+        /**
+         * A template for the published payload instead of the JSON summary message: {@code {{field}}}
+         * placeholders are replaced by the message's fields ({@code {{text}}}, {@code {{watch}}},
+         * {@code {{window_start}}}, {@code {{window_end}}}, {@code {{records}}}, {@code {{reduced}}}, ...).
+         */
+        Optional<String> template();
+    }
+
+    /** A watch's window. */
+    interface WatchWindow {
+        /** Length of a window ({@code 10m}); with {@link #count()} the window closes at whichever comes first. */
+        Optional<Duration> time();
+
+        /** Records after which a window closes. */
+        Optional<Integer> count();
+
+        /**
+         * Most payload bytes a window holds as records; beyond it the oldest records are folded into
+         * the window's per-field statistics (counted, not kept verbatim).
+         */
+        @WithDefault("256K")
+        MemorySize maxBytes();
+    }
+
+    /** A watch's triggers. */
+    interface WatchTrigger {
+        /** Summarize every window when it closes. */
+        @WithDefault("true")
+        boolean schedule();
+
+        /**
+         * A condition on a record that fires an early summary of the window so far:
+         * {@code $.temp_c > 90}, {@code $.alarm exists}, {@code topic[1] == press7}; operators
+         * {@code > >= < <= == != exists}, clauses joined with {@code &&} and {@code ||}.
+         */
+        Optional<String> condition();
+
+        /** After a condition matched, records arriving this long are still taken into the early summary. */
+        @WithDefault("300ms")
+        Duration after();
     }
 }

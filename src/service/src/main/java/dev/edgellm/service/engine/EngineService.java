@@ -28,10 +28,12 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.PriorityBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.Comparator;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import org.jboss.logging.Logger;
@@ -48,6 +50,11 @@ import org.jboss.logging.Logger;
  *
  * <p>Backpressure: {@link #tryReserve()} takes one of the {@code edgellm.queue.size} waiting
  * places or says there is none; {@link #submit} does both and throws {@link QueueFullException}.
+ *
+ * <p>Priority: the queue hands out every waiting interactive job (REST, MQTT requests) before any
+ * background job (watch summaries, {@link #submitBackground}), each kind in arrival order. Background
+ * jobs take none of the interactive places: at most {@code edgellm.queue.size} of them wait besides,
+ * and one not started by its {@link GenerationJob#startBy()} fails with {@link QueueFullException}.
  */
 @ApplicationScoped
 public class EngineService {
@@ -72,8 +79,12 @@ public class EngineService {
     @Inject
     JobListener metrics;
 
-    private final LinkedBlockingQueue<Job> queue = new LinkedBlockingQueue<>();
-    private final Job poison = new Job("stop", null);
+    /** Highest priority first, then arrival order; the poison pill before everything. */
+    private final PriorityBlockingQueue<Job> queue = new PriorityBlockingQueue<>(16,
+            Comparator.comparingInt((Job j) -> j.rank).thenComparingLong(j -> j.seq));
+    private final AtomicLong arrivals = new AtomicLong();
+    private final Job poison = new Job("stop", null, -1, false);
+    private final AtomicInteger backgroundWaiting = new AtomicInteger();
     private final AtomicLong ids = new AtomicLong();
     private final AtomicLong completed = new AtomicLong();
     private final AtomicLong cancelled = new AtomicLong();
@@ -148,7 +159,7 @@ public class EngineService {
                 slots.release();
                 throw unavailable();
             }
-            Job j = new Job("gen-" + ids.incrementAndGet(), job);
+            Job j = new Job("gen-" + ids.incrementAndGet(), job, arrivals.incrementAndGet(), true);
             queue.add(j);
             return j;
         }
@@ -193,6 +204,25 @@ public class EngineService {
     public JobHandle submit(GenerationJob job) {
         Reservation r = tryReserve().orElseThrow(() -> new QueueFullException(queueCapacity(), retryAfter()));
         return r.submit(job);
+    }
+
+    /**
+     * Queues a background job: it runs after every interactive job waiting, takes none of their
+     * places, and fails with {@link QueueFullException} when it has not started by its
+     * {@link GenerationJob#startBy()} (or at once when {@code edgellm.queue.size} background jobs
+     * already wait).
+     *
+     * @throws EngineUnavailableException when no model is loaded
+     */
+    public JobHandle submitBackground(GenerationJob job) {
+        requireReady();
+        if (backgroundWaiting.incrementAndGet() > Math.max(1, queueCapacity())) {
+            backgroundWaiting.decrementAndGet();
+            throw new QueueFullException(queueCapacity(), retryAfter());
+        }
+        Job j = new Job("bg-" + ids.incrementAndGet(), job, arrivals.incrementAndGet(), false);
+        queue.add(j);
+        return j;
     }
 
     /** Throws {@link EngineUnavailableException} unless a model is loaded and serving. */
@@ -350,7 +380,11 @@ public class EngineService {
             if (job == poison) {
                 break;
             }
-            slots.release();
+            if (job.holdsSlot) {
+                slots.release();
+            } else {
+                backgroundWaiting.decrementAndGet();
+            }
             execute(job);
         }
         for (Job j; (j = queue.poll()) != null; ) {
@@ -365,6 +399,11 @@ public class EngineService {
 
     private void execute(Job job) {
         long started = System.nanoTime();
+        java.time.Instant startBy = job.source.startBy();
+        if (startBy != null && java.time.Instant.now().isAfter(startBy)) {
+            job.future.completeExceptionally(new QueueFullException(queueCapacity(), retryAfter()));
+            return;
+        }
         if (job.cancelRequested()) {
             GenerationOutcome o = new GenerationOutcome("", job.request.promptTokens().length, 0, FinishReason.CANCELLED,
                     started - job.enqueuedNanos, 0, 0, 0);
@@ -456,6 +495,9 @@ public class EngineService {
     /** A queued job and its handle. */
     private static final class Job implements JobHandle {
         final String id;
+        final long seq;
+        final int rank;
+        final boolean holdsSlot;
         final String intake;
         final GenerationRequest request;
         final TokenSink sink;
@@ -464,8 +506,11 @@ public class EngineService {
         final long enqueuedNanos = System.nanoTime();
         volatile boolean cancel;
 
-        Job(String id, GenerationJob source) {
+        Job(String id, GenerationJob source, long seq, boolean holdsSlot) {
             this.id = id;
+            this.seq = seq;
+            this.rank = source == null ? -1 : source.priority().ordinal();
+            this.holdsSlot = holdsSlot;
             this.source = source;
             this.intake = source == null ? "" : source.intake();
             this.request = source == null ? null : source.request();

@@ -192,10 +192,11 @@ public final class MqttConnection {
      * unsubscribed right after the current ones are made.
      */
     public void unsubscribeOnConnect(java.util.function.Supplier<List<String>> stale) {
-        this.stale = stale;
+        this.stale.add(stale);
     }
 
-    private volatile java.util.function.Supplier<List<String>> stale = List::of;
+    /** Every feature's stale subscriptions (the work pool's, the watches'). */
+    private final List<java.util.function.Supplier<List<String>>> stale = new CopyOnWriteArrayList<>();
 
     /** Messages that match no subscription (an earlier run's, still in the session) go here; default: acknowledged and dropped. */
     public void fallback(Handler handler) {
@@ -296,7 +297,8 @@ public final class MqttConnection {
             LOG.infof("connected to the MQTT broker %s:%d as %s (%s session); subscribing to %s", settings.host(), settings.port(),
                     options.getClientId(), sessionPresent ? "resumed" : "new", String.join(", ", subscriptions.keySet()));
             send(c, List.copyOf(subscriptions.values()));
-            List<String> gone = new ArrayList<>(stale.get());
+            List<String> gone = new ArrayList<>();
+            stale.forEach(st -> gone.addAll(st.get()));
             gone.removeAll(subscriptions.keySet());
             if (sessionPresent && !gone.isEmpty()) {
                 LOG.infof("leaving subscriptions of an earlier run: %s", gone);
@@ -526,13 +528,18 @@ public final class MqttConnection {
 
     /** Publishes until the broker has it, retrying (across reconnections) until the connection is stopped. */
     public CompletableFuture<Void> deliver(String topic, byte[] payload) {
+        return deliver(topic, payload, false);
+    }
+
+    /** {@link #deliver(String, byte[])}, retained or not. */
+    public CompletableFuture<Void> deliver(String topic, byte[] payload, boolean retain) {
         CompletableFuture<Void> done = new CompletableFuture<>();
-        attempt(topic, payload, done, 0);
+        attempt(topic, payload, retain, done, 0);
         return done;
     }
 
-    private void attempt(String topic, byte[] payload, CompletableFuture<Void> done, int n) {
-        publish(topic, payload, false).whenComplete((v, t) -> {
+    private void attempt(String topic, byte[] payload, boolean retain, CompletableFuture<Void> done, int n) {
+        publish(topic, payload, retain).whenComplete((v, t) -> {
             if (t == null) {
                 done.complete(null);
             } else if (!running) {
@@ -541,7 +548,7 @@ public final class MqttConnection {
                 if (n % 10 == 0) {
                     LOG.warnf("could not publish to %s (%s); retrying", topic, t.getMessage());
                 }
-                vertx.setTimer(Math.min(5000, 500L * (n + 1)), id -> attempt(topic, payload, done, n + 1));
+                vertx.setTimer(Math.min(5000, 500L * (n + 1)), id -> attempt(topic, payload, retain, done, n + 1));
             }
         });
     }

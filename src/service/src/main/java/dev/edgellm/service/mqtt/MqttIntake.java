@@ -77,6 +77,9 @@ public class MqttIntake {
 
     private final MqttMetrics mqttMetrics = new MqttMetrics();
     private final List<StatusPublisher.ConnectHook> hooks = new CopyOnWriteArrayList<>();
+    private final List<java.util.function.BiConsumer<String, byte[]>> statusListeners = new CopyOnWriteArrayList<>();
+    private final List<java.util.function.Supplier<Map<String, Object>>> statusFields = new CopyOnWriteArrayList<>();
+    private final List<java.util.function.Predicate<Delivery>> strays = new CopyOnWriteArrayList<>();
     private volatile boolean running;
     private volatile boolean draining;
     private String nodeId;
@@ -164,11 +167,19 @@ public class MqttIntake {
         FleetLoad fleet = new FleetLoad(json, topics, group, m.statusInterval().multipliedBy(5).plusSeconds(5), Clock.systemUTC());
         pipeline = new RequestPipeline(engine, rules, new MqttRequestParser(json, m.maxPayload().asLongValue()), replyPolicy, dedup, replies, pool,
                 fleet, o -> metrics.outcome(INTAKE, o), this::settle, replyThread, m.inboxSize(), config.limits().maxPromptTokens(), m.dedup().window());
-        connection.fallback(pipeline::offer); // an earlier run's subscription still in the session: its messages are requests too
+        // an earlier run's subscription still in the session: its messages are requests too, unless another feature claims them
+        connection.fallback(d -> {
+            for (java.util.function.Predicate<Delivery> p : strays) {
+                if (p.test(d)) {
+                    return;
+                }
+            }
+            pipeline.offer(d);
+        });
         connection.subscribe(topics.requests(), qos.value(), pipeline::offer);
         connection.subscribe(topics.fleetRequests(), qos.value(), pipeline::offer);
         if (pool.enabled() && broker == null) {
-            connection.subscribe(fleet.subscription(), 0, fleet::onStatus); // the other members' load: who has room for handed-back work
+            onStatus(fleet::onStatus); // the other members' load: who has room for handed-back work
         }
         connection.onConnect(sessionPresent -> {
             if (sessionPresent) {
@@ -291,6 +302,9 @@ public class MqttIntake {
         s.put("draining", draining);
         s.put("memory_used_bytes", memory.usedBytes());
         s.put("memory_limit_bytes", memory.limitBytes());
+        for (java.util.function.Supplier<Map<String, Object>> f : statusFields) {
+            s.putAll(f.get());
+        }
         return s;
     }
 
@@ -318,6 +332,85 @@ public class MqttIntake {
             throw new IllegalStateException("the MQTT intake is not running");
         }
         connection.subscribe(filter, qos, handler);
+    }
+
+    /** Ends subscriptions of another feature; completes when the broker confirmed it (or at once when not connected). */
+    public java.util.concurrent.CompletableFuture<Void> unsubscribe(List<String> filters) {
+        if (connection == null) {
+            throw new IllegalStateException("the MQTT intake is not running");
+        }
+        return connection.unsubscribe(filters);
+    }
+
+    /**
+     * Subscriptions of another feature that an earlier run may have left in the persistent session
+     * and that are not wanted now: asked on every connection, unsubscribed then.
+     */
+    public void unsubscribeOnConnect(java.util.function.Supplier<List<String>> stale) {
+        connection.unsubscribeOnConnect(stale);
+    }
+
+    /**
+     * A message that matches no current subscription (an earlier run's, or one just ended) is
+     * offered to {@code claim} before it is taken for a request: true when it took (and settled) it.
+     */
+    public void onStray(java.util.function.Predicate<Delivery> claim) {
+        strays.add(claim);
+    }
+
+    /**
+     * Tells {@code listener} of every node's retained status (topic and payload, this node's too),
+     * subscribing to {@code <prefix>/+/status} with the first listener. On the connection's event
+     * loop: must not block.
+     */
+    public synchronized void onStatus(java.util.function.BiConsumer<String, byte[]> listener) {
+        boolean first = statusListeners.isEmpty();
+        statusListeners.add(listener);
+        if (first) {
+            connection.subscribe(topics.prefix() + "/+/status", 0, d -> {
+                for (java.util.function.BiConsumer<String, byte[]> l : statusListeners) {
+                    try {
+                        l.accept(d.topic(), d.payload());
+                    } catch (RuntimeException e) {
+                        LOG.errorf(e, "a status listener failed on %s", d.topic());
+                    }
+                }
+            });
+        }
+    }
+
+    /** Adds fields of another feature to the status document (published again when they change). */
+    public void statusFields(java.util.function.Supplier<Map<String, Object>> fields) {
+        statusFields.add(fields);
+    }
+
+    /** Publishes the status now if it changed in substance (another feature's fields count). */
+    public void publishStatus() {
+        StatusPublisher s = status;
+        if (running && s != null) {
+            s.publish(false);
+        }
+    }
+
+    /** Publishes once; completes when the broker has it (QoS 1), exceptionally when not connected. */
+    public java.util.concurrent.CompletableFuture<Void> publish(String topic, byte[] payload, boolean retain) {
+        return connection.publish(topic, payload, retain);
+    }
+
+    /** Publishes until the broker has it, retrying across reconnections until the intake stops. */
+    public java.util.concurrent.CompletableFuture<Void> deliver(String topic, byte[] payload, boolean retain) {
+        return connection.deliver(topic, payload, retain);
+    }
+
+    /** The directory of the node's state (the MQTT state directory), null when MQTT is off. */
+    public Path stateDir() {
+        return stateDir;
+    }
+
+    /** Whether it is connected to the broker since at least {@code d}. */
+    public boolean connectedFor(Duration d) {
+        return connection != null && connection.connected() && connection.connectedSince() != null
+                && connection.connectedSince().plus(d).isBefore(java.time.Instant.now());
     }
 
     /** Acknowledges a message received by another feature's subscription. */

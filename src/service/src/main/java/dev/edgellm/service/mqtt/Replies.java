@@ -155,18 +155,8 @@ final class Replies {
         if (o.finishReason().truncatedBy() != null) {
             n.put("truncated_by", o.finishReason().truncatedBy());
         }
-        ObjectNode usage = n.putObject("usage");
-        usage.put("prompt_tokens", o.promptTokens());
-        usage.put("completion_tokens", o.completionTokens());
-        usage.put("total_tokens", o.totalTokens());
-        ObjectNode timings = n.putObject("timings");
-        double promptMs = o.promptNanos() / 1e6;
-        timings.put("queue_ms", round(o.queueNanos() / 1e6));
-        timings.put("prompt_ms", round(promptMs));
-        timings.put("prompt_tokens_per_second", round(promptMs > 0 ? o.promptTokens() * 1000 / promptMs : 0));
-        timings.put("time_to_first_token_ms", round(o.firstTokenNanos() / 1e6));
-        timings.put("decode_ms", round(o.decodeNanos() / 1e6));
-        timings.put("tokens_per_second", round(o.tokensPerSecond()));
+        n.set("usage", json.valueToTree(OutcomeFields.usage(o)));
+        n.set("timings", json.valueToTree(OutcomeFields.timings(o)));
         n.put("model", modelId.get());
         n.put("node", topics.node());
         if (f.sink != null) {

@@ -91,7 +91,7 @@ public final class StatusPublisher {
         }
         Map<String, Object> s = status();
         Object pool = s.get("pool") instanceof Map<?, ?> p ? p.get("joined") + "/" + p.get("free") : null;
-        String key = s.get("health") + "|" + s.get("phase") + "|" + s.get("model") + "|" + s.get("queue_saturated") + "|" + pool + "|" + s.get("draining");
+        String key = s.get("health") + "|" + s.get("phase") + "|" + s.get("model") + "|" + s.get("queue_saturated") + "|" + pool + "|" + s.get("draining") + "|" + s.get("watches");
         if (!always && key.equals(lastKey)) {
             return;
         }

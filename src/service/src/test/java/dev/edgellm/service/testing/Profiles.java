@@ -295,4 +295,40 @@ public final class Profiles {
             throw new UncheckedIOException(e);
         }
     }
+
+    /**
+     * Watches against a real mosquitto: {@code site} (declared in the configuration: four device
+     * shapes on {@code site/+/telemetry}, 5 s windows, summaries to {@code site/summary}) and
+     * {@code burst} (300-record windows within a 4 KiB byte budget, to {@code burst/summary}).
+     */
+    public static class Watches implements QuarkusTestProfile {
+        @Override
+        public Map<String, String> getConfigOverrides() {
+            Map<String, String> m = mqtt();
+            m.put("edgellm.watches.site.topics", "site/+/telemetry");
+            m.put("edgellm.watches.site.extract.temp", "$.temp_c");
+            m.put("edgellm.watches.site.extract.humidity", "$.env.humidity");
+            m.put("edgellm.watches.site.extract.reading", "$.readings[0].value");
+            m.put("edgellm.watches.site.extract.alarm", "$.alarm");
+            m.put("edgellm.watches.site.extract.device", "topic[1]");
+            m.put("edgellm.watches.site.window.time", "5s");
+            m.put("edgellm.watches.site.max-tokens", "8");
+            m.put("edgellm.watches.site.temperature", "0");
+            m.put("edgellm.watches.site.publish-to", "site/summary");
+            m.put("edgellm.watches.burst.topics", "burst/#");
+            m.put("edgellm.watches.burst.extract.v", "$.v");
+            m.put("edgellm.watches.burst.window.time", "60s");
+            m.put("edgellm.watches.burst.window.count", "300");
+            m.put("edgellm.watches.burst.window.max-bytes", "4K");
+            m.put("edgellm.watches.burst.max-tokens", "4");
+            m.put("edgellm.watches.burst.publish-to", "burst-summary");
+            m.put("edgellm.watches.burst.retain", "true");
+            return m;
+        }
+
+        @Override
+        public List<TestResourceEntry> testResources() {
+            return List.of(new TestResourceEntry(MqttResources.MosquittoBroker.class));
+        }
+    }
 }
