@@ -3,7 +3,6 @@ package dev.edgellm.backend.vector;
 import static dev.edgellm.backend.vector.Simd.R;
 import static dev.edgellm.core.tensor.KQuants.QK_K;
 
-import dev.edgellm.core.backend.Weight;
 import dev.edgellm.core.gguf.GgmlType;
 import dev.edgellm.core.gguf.GgufTensor;
 import dev.edgellm.core.tensor.KQuants;
@@ -33,7 +32,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code 64j + l} and {@code 64j + 32 + l}); Q6_K's six-bit quants are joined from its two planes.
  * The copies are 6 % (Q4_K), 5 % (Q5_K) and 31 % (Q6_K) larger than the file's blocks.
  */
-final class PackedKWeight implements Weight {
+final class PackedKWeight extends RepackedWeight {
     static final int Q4_K_D = 0;
     static final int Q4_K_DMIN = 4;
     static final int Q4_K_SCALES = 8;
@@ -43,30 +42,11 @@ final class PackedKWeight implements Weight {
     static final int Q6_K_SCALES = 4;
     static final int Q6_K_Q = 20;
 
-    private final String name;
-    private final GgmlType type;
-    private final int rows;
-    private final int cols;
     private final int superBlocks;
-    private final int groups;
-    private final long blockBytes;
-    private final Arena arena;
-    private final MemorySegment data;
-    private final AtomicLong held;
-    private volatile float[] floats;
-    private volatile boolean closed;
 
     private PackedKWeight(GgufTensor t, Arena arena, MemorySegment data, AtomicLong held) {
-        this.name = t.name();
-        this.type = t.type();
-        this.rows = t.rows();
-        this.cols = t.cols();
-        this.superBlocks = cols / QK_K;
-        this.groups = PackedWeight.groups(rows);
-        this.blockBytes = blockBytes(type);
-        this.arena = arena;
-        this.data = data;
-        this.held = held;
+        super(t.name(), t.type(), t.rows(), t.cols(), blockBytes(t.type()), arena, data, held);
+        this.superBlocks = t.cols() / QK_K;
     }
 
     /** Whether weights of this type are repacked here. */
@@ -168,6 +148,7 @@ final class PackedKWeight implements Weight {
     }
 
     /** Row {@code row} as floats into {@code out[off..off+cols)}: exactly {@code Codecs.dequantizeRow}'s values. */
+    @Override
     void decodeRow(int row, float[] out, int off) {
         int g = row / R;
         int r = row % R;
@@ -201,76 +182,7 @@ final class PackedKWeight implements Weight {
         }
     }
 
-    /** Every element as floats, decoded on first use (only for small weights read whole). */
-    float[] floats() {
-        float[] v = floats;
-        if (v == null) {
-            v = new float[Math.multiplyExact(rows, cols)];
-            for (int r = 0; r < rows; r++) {
-                decodeRow(r, v, r * cols);
-            }
-            floats = v;
-        }
-        return v;
-    }
-
-    /** Absolute address of the packed data (the kernels read it through {@link Simd#ALL}). */
-    long address() {
-        if (closed) {
-            throw new IllegalStateException("weight '" + name + "' was released (its model was closed)");
-        }
-        return data.address();
-    }
-
     int superBlocks() {
         return superBlocks;
-    }
-
-    int groups() {
-        return groups;
-    }
-
-    long blockBytes() {
-        return blockBytes;
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public GgmlType type() {
-        return type;
-    }
-
-    @Override
-    public int rows() {
-        return rows;
-    }
-
-    @Override
-    public int cols() {
-        return cols;
-    }
-
-    @Override
-    public long ownedBytes() {
-        return closed ? 0 : data.byteSize();
-    }
-
-    @Override
-    public synchronized void close() {
-        if (!closed) {
-            closed = true;
-            floats = null;
-            arena.close();
-            held.addAndGet(-data.byteSize());
-        }
-    }
-
-    @Override
-    public String toString() {
-        return "PackedKWeight[" + name + " " + type + " " + rows + "x" + cols + ", " + R + "-row groups]";
     }
 }

@@ -4,7 +4,6 @@ import static dev.edgellm.backend.vector.Simd.R;
 import static dev.edgellm.core.tensor.Codecs.LE_SHORT;
 import static dev.edgellm.core.tensor.Codecs.QK;
 
-import dev.edgellm.core.backend.Weight;
 import dev.edgellm.core.gguf.GgmlType;
 import dev.edgellm.core.gguf.GgufTensor;
 import dev.edgellm.core.util.WorkerPool;
@@ -39,31 +38,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * process ({@link MemorySegment#unload()}, {@code madvise(MADV_DONTNEED)}): the copy replaces
  * them in resident memory instead of adding to them.
  */
-final class PackedWeight implements Weight {
-    private final String name;
-    private final GgmlType type;
-    private final int rows;
-    private final int cols;
+final class PackedWeight extends RepackedWeight {
     private final int blocks;
-    private final int groups;
-    private final long blockBytes;
-    private final Arena arena;
-    private final MemorySegment data;
-    private final AtomicLong held;
-    private volatile float[] floats;
-    private volatile boolean closed;
 
     private PackedWeight(String name, GgmlType type, int rows, int cols, Arena arena, MemorySegment data, AtomicLong held) {
-        this.name = name;
-        this.type = type;
-        this.rows = rows;
-        this.cols = cols;
+        super(name, type, rows, cols, blockBytes(type), arena, data, held);
         this.blocks = cols / QK;
-        this.groups = groups(rows);
-        this.blockBytes = blockBytes(type);
-        this.arena = arena;
-        this.data = data;
-        this.held = held;
     }
 
     /** Whether weights of this type are repacked (the integer kernels' types). */
@@ -238,6 +218,7 @@ final class PackedWeight implements Weight {
     }
 
     /** Elements of row {@code row} as floats into {@code out[off..off+cols)}: exactly {@code Codecs.dequantizeRow}'s values. */
+    @Override
     void decodeRow(int row, float[] out, int off) {
         int g = row / R;
         int r = row % R;
@@ -266,80 +247,7 @@ final class PackedWeight implements Weight {
         }
     }
 
-    /** Every element as floats, decoded on first use (only for small weights read whole). */
-    float[] floats() {
-        float[] v = floats;
-        if (v == null) {
-            v = new float[Math.multiplyExact(rows, cols)];
-            for (int r = 0; r < rows; r++) {
-                decodeRow(r, v, r * cols);
-            }
-            floats = v;
-        }
-        return v;
-    }
-
-    /** Absolute address of the packed data (the kernels read it through {@link Simd#ALL}). */
-    long address() {
-        checkOpen();
-        return data.address();
-    }
-
     int blocks() {
         return blocks;
-    }
-
-    int groups() {
-        return groups;
-    }
-
-    long blockBytes() {
-        return blockBytes;
-    }
-
-    @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public GgmlType type() {
-        return type;
-    }
-
-    @Override
-    public int rows() {
-        return rows;
-    }
-
-    @Override
-    public int cols() {
-        return cols;
-    }
-
-    @Override
-    public long ownedBytes() {
-        return closed ? 0 : data.byteSize();
-    }
-
-    private void checkOpen() {
-        if (closed) {
-            throw new IllegalStateException("weight '" + name + "' was released (its model was closed)");
-        }
-    }
-
-    @Override
-    public synchronized void close() {
-        if (!closed) {
-            closed = true;
-            floats = null;
-            arena.close();
-            held.addAndGet(-data.byteSize());
-        }
-    }
-
-    @Override
-    public String toString() {
-        return "PackedWeight[" + name + " " + type + " " + rows + "x" + cols + ", " + R + "-row groups]";
     }
 }
