@@ -73,34 +73,16 @@ final class PackedKWeight extends RepackedWeight {
             throw new IllegalArgumentException("tensor '" + t.name() + "': a " + t.type() + " row must be a multiple of " + QK_K + " long, got " + t.cols());
         }
         long bytes = (long) PackedWeight.groups(t.rows()) * (t.cols() / QK_K) * blockBytes(t.type());
-        Arena arena = Arena.ofShared();
-        try {
-            MemorySegment data = arena.allocate(Math.max(1, bytes), 64);
-            PackedKWeight w = new PackedKWeight(t, arena, data, held);
-            MemorySegment src = t.data();
-            long rowBytes = t.rowBytes();
-            pool.parallelFor(w.groups, 1, (g0, g1) -> {
-                byte[] out = new byte[Math.toIntExact(w.blockBytes)];
-                for (int g = g0; g < g1; g++) {
-                    for (int b = 0; b < w.superBlocks; b++) {
-                        w.packBlock(src, rowBytes, g, b, out);
-                        MemorySegment.copy(out, 0, data, ValueLayout.JAVA_BYTE, ((long) g * w.superBlocks + b) * w.blockBytes, out.length);
+        return repack(t, bytes, 1, pool, held, (arena, data) -> new PackedKWeight(t, arena, data, held),
+                (w, src, rowBytes, g0, g1) -> {
+                    byte[] out = new byte[Math.toIntExact(w.blockBytes)];
+                    for (int g = g0; g < g1; g++) {
+                        for (int b = 0; b < w.superBlocks; b++) {
+                            w.packBlock(src, rowBytes, g, b, out);
+                            MemorySegment.copy(out, 0, w.data, ValueLayout.JAVA_BYTE, ((long) g * w.superBlocks + b) * w.blockBytes, out.length);
+                        }
                     }
-                }
-                if (src.isMapped()) {
-                    long from = (long) g0 * R * rowBytes;
-                    src.asSlice(from, Math.min(src.byteSize(), (long) g1 * R * rowBytes) - from).unload();
-                }
-            });
-            if (src.isMapped()) {
-                src.unload();
-            }
-            held.addAndGet(data.byteSize());
-            return w;
-        } catch (RuntimeException | Error e) {
-            arena.close();
-            throw e;
-        }
+                });
     }
 
     /** Fills {@code out} with the record of group {@code g}, super-block {@code b}. */

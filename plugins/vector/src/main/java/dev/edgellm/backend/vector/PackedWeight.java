@@ -84,34 +84,15 @@ final class PackedWeight extends RepackedWeight {
         if (cols % QK != 0) {
             throw new IllegalArgumentException("tensor '" + t.name() + "': a " + type + " row must be a multiple of " + QK + " long, got " + cols);
         }
-        long bytes = packedBytes(type, rows, cols);
-        Arena arena = Arena.ofShared();
-        try {
-            MemorySegment data = arena.allocate(Math.max(1, bytes), 64);
-            PackedWeight w = new PackedWeight(t.name(), type, rows, cols, arena, data, held);
-            MemorySegment src = t.data();
-            long rowBytes = t.rowBytes();
-            pool.parallelFor(w.groups, 4, (g0, g1) -> {
-                byte[] in = new byte[Math.toIntExact(R * rowBytes)];
-                byte[] out = new byte[Math.toIntExact(w.blocks * w.blockBytes)];
-                for (int g = g0; g < g1; g++) {
-                    w.packGroup(src, rowBytes, g, in, out);
-                }
-                if (src.isMapped()) {
-                    // drop the rows just copied, so the copy never doubles a large tensor's pages
-                    long from = (long) g0 * R * rowBytes;
-                    src.asSlice(from, Math.min(src.byteSize(), (long) g1 * R * rowBytes) - from).unload();
-                }
-            });
-            if (src.isMapped()) {
-                src.unload();
-            }
-            held.addAndGet(data.byteSize());
-            return w;
-        } catch (RuntimeException | Error e) {
-            arena.close();
-            throw e;
-        }
+        return repack(t, packedBytes(type, rows, cols), 4, pool, held,
+                (arena, data) -> new PackedWeight(t.name(), type, rows, cols, arena, data, held),
+                (w, src, rowBytes, g0, g1) -> {
+                    byte[] in = new byte[Math.toIntExact(R * rowBytes)];
+                    byte[] out = new byte[Math.toIntExact(w.blocks * w.blockBytes)];
+                    for (int g = g0; g < g1; g++) {
+                        w.packGroup(src, rowBytes, g, in, out);
+                    }
+                });
     }
 
     /**

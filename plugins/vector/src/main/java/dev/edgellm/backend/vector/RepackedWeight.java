@@ -2,9 +2,12 @@ package dev.edgellm.backend.vector;
 
 import dev.edgellm.core.backend.Weight;
 import dev.edgellm.core.gguf.GgmlType;
+import dev.edgellm.core.gguf.GgufTensor;
+import dev.edgellm.core.util.WorkerPool;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BiFunction;
 
 /**
  * A weight repacked into this backend's own off-heap memory, in {@link Simd#R}-row groups of
@@ -36,6 +39,45 @@ abstract sealed class RepackedWeight implements Weight permits PackedWeight, Pac
         this.arena = arena;
         this.data = data;
         this.held = held;
+    }
+
+    /** Packs groups {@code [g0, g1)} of {@code w} from the ggml rows in {@code src} (called by several threads at once). */
+    interface GroupPacker<W extends RepackedWeight> {
+        void pack(W w, MemorySegment src, long rowBytes, int g0, int g1);
+    }
+
+    /**
+     * Repacks tensor {@code t} into {@code bytes} of new 64-byte aligned memory: {@code make} wraps
+     * the memory in a weight, {@code packer} fills its groups, split over {@code pool}'s threads
+     * ({@code grain} groups at least per piece). The rows of each piece have their mapped pages
+     * dropped as soon as they are copied, so the copy never doubles a large tensor's pages. The copy
+     * is counted in {@code held}; on failure its memory is freed.
+     */
+    static <W extends RepackedWeight> W repack(GgufTensor t, long bytes, int grain, WorkerPool pool, AtomicLong held,
+                                               BiFunction<Arena, MemorySegment, W> make, GroupPacker<W> packer) {
+        Arena arena = Arena.ofShared();
+        try {
+            MemorySegment data = arena.allocate(Math.max(1, bytes), 64);
+            W w = make.apply(arena, data);
+            MemorySegment src = t.data();
+            long rowBytes = t.rowBytes();
+            int r = Simd.R;
+            pool.parallelFor(w.groups, grain, (g0, g1) -> {
+                packer.pack(w, src, rowBytes, g0, g1);
+                if (src.isMapped()) {
+                    long from = (long) g0 * r * rowBytes;
+                    src.asSlice(from, Math.min(src.byteSize(), (long) g1 * r * rowBytes) - from).unload();
+                }
+            });
+            if (src.isMapped()) {
+                src.unload();
+            }
+            held.addAndGet(data.byteSize());
+            return w;
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
     }
 
     /** Row {@code row} as floats into {@code out[off..off+cols)}: exactly {@code Codecs.dequantizeRow}'s values. */
