@@ -64,6 +64,27 @@ final class IntKernels {
     static final float P112 = 0x1p112f;
     /** Keeps the sign and the fp16 magnitude of a sign-extended fp16 shifted left by 13. */
     private static final int F16_BITS = 0x8FFFE000;
+    /**
+     * Constant vectors that start the tile kernels' chains of vector operations. C2 inlines a vector
+     * operation without a type profile only when its receiver's class is exact at parse time: a
+     * constant, or the result of an operation on such a receiver (loads, static broadcasts and shape
+     * conversions are typed by their abstract class there, and so are loop-carried accumulators).
+     * So the gemm kernels root every chain in a constant ({@code ZS.broadcast(x)},
+     * {@code ZS.or(load)}, {@code LOW_BYTE.and(widened)}) and pass accumulators only as arguments
+     * ({@code y.mul(v).add(acc)}, {@code NEG_ZERO.add(acc).intoArray(..)}). Without this, whether a
+     * kernel compiled to vector code or to boxed fallbacks (10-30x slower) depended on which call
+     * sites the interpreter had profiled before C2 compiled it: prompt processing on the 1B shape
+     * varied from 5 to 146 tokens/s from run to run.
+     */
+    private static final ShortVector LOW_BYTE = ShortVector.broadcast(S, (short) 0xFF);
+    /** {@code x * 2^13} is {@code x << 13}: moves an fp16's bits to a float's (see Scales above). */
+    private static final IntVector F16_SHIFT = IntVector.broadcast(I, 1 << 13);
+    /** Roots for exact-typed broadcasts ({@code ZS.broadcast(x)}) and loads ({@code ZS.or(load)}). */
+    private static final ShortVector ZS = ShortVector.zero(S);
+    private static final ByteVector ZB = ByteVector.zero(BR);
+    private static final FloatVector ZF = FloatVector.zero(F);
+    /** {@code -0.0f + x == x} for every float, -0.0 included. */
+    private static final FloatVector NEG_ZERO = FloatVector.broadcast(F, -0.0f);
     /** Float lane groups per short vector. */
     private static final int PARTS = 2;
 
@@ -143,64 +164,64 @@ final class IntKernels {
         int ao = o0 + (g) * R;
         VectorMask<Float> am0 = F.indexInRange(0, an);
         VectorMask<Float> am1 = F.indexInRange(L, an);
-        FloatVector a00 = FloatVector.fromArray(F, out, ao + 0 * rows, am0);
-        FloatVector a01 = FloatVector.fromArray(F, out, ao + 0 * rows + L, am1);
-        FloatVector a10 = FloatVector.fromArray(F, out, ao + 1 * rows, am0);
-        FloatVector a11 = FloatVector.fromArray(F, out, ao + 1 * rows + L, am1);
-        FloatVector a20 = FloatVector.fromArray(F, out, ao + 2 * rows, am0);
-        FloatVector a21 = FloatVector.fromArray(F, out, ao + 2 * rows + L, am1);
-        FloatVector a30 = FloatVector.fromArray(F, out, ao + 3 * rows, am0);
-        FloatVector a31 = FloatVector.fromArray(F, out, ao + 3 * rows + L, am1);
+        FloatVector a00 = NEG_ZERO.add(FloatVector.fromArray(F, out, ao + 0 * rows, am0));
+        FloatVector a01 = NEG_ZERO.add(FloatVector.fromArray(F, out, ao + 0 * rows + L, am1));
+        FloatVector a10 = NEG_ZERO.add(FloatVector.fromArray(F, out, ao + 1 * rows, am0));
+        FloatVector a11 = NEG_ZERO.add(FloatVector.fromArray(F, out, ao + 1 * rows + L, am1));
+        FloatVector a20 = NEG_ZERO.add(FloatVector.fromArray(F, out, ao + 2 * rows, am0));
+        FloatVector a21 = NEG_ZERO.add(FloatVector.fromArray(F, out, ao + 2 * rows + L, am1));
+        FloatVector a30 = NEG_ZERO.add(FloatVector.fromArray(F, out, ao + 3 * rows, am0));
+        FloatVector a31 = NEG_ZERO.add(FloatVector.fromArray(F, out, ao + 3 * rows + L, am1));
         long p = base + ((long) g * blocks + b0) * bb;
         int x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
         int s1 = s0 + blocks, s2 = s1 + blocks, s3 = s2 + blocks;
         for (int b = b0; b < b1; b++, p += bb) {
-            ShortVector c0 = ShortVector.broadcast(S, xo[s0 + b]);
-            ShortVector c1 = ShortVector.broadcast(S, xo[s1 + b]);
-            ShortVector c2 = ShortVector.broadcast(S, xo[s2 + b]);
-            ShortVector c3 = ShortVector.broadcast(S, xo[s3 + b]);
+            ShortVector c0 = ZS.broadcast(xo[s0 + b]);
+            ShortVector c1 = ZS.broadcast(xo[s1 + b]);
+            ShortVector c2 = ZS.broadcast(xo[s2 + b]);
+            ShortVector c3 = ZS.broadcast(xo[s3 + b]);
             int q = b * QK;
             long w = p + 2L * R;
             for (int j = 0; j < 16; j++, w += R) {
-                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, w, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+                ShortVector v = LOW_BYTE.and((ShortVector) ZB.or(ByteVector.fromMemorySegment(BR, ALL, w, LE)).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0));
                 ShortVector hi = v.lanewise(VectorOperators.LSHR, 4);
                 int k = q + j;
-                c0 = c0.add(v.mul(xq[x0 + k]).add(hi.mul(xq[x0 + k + 16])));
-                c1 = c1.add(v.mul(xq[x1 + k]).add(hi.mul(xq[x1 + k + 16])));
-                c2 = c2.add(v.mul(xq[x2 + k]).add(hi.mul(xq[x2 + k + 16])));
-                c3 = c3.add(v.mul(xq[x3 + k]).add(hi.mul(xq[x3 + k + 16])));
+                c0 = ZS.broadcast(xq[x0 + k]).mul(v).add(ZS.broadcast(xq[x0 + k + 16]).mul(hi)).add(c0);
+                c1 = ZS.broadcast(xq[x1 + k]).mul(v).add(ZS.broadcast(xq[x1 + k + 16]).mul(hi)).add(c1);
+                c2 = ZS.broadcast(xq[x2 + k]).mul(v).add(ZS.broadcast(xq[x2 + k + 16]).mul(hi)).add(c2);
+                c3 = ZS.broadcast(xq[x3 + k]).mul(v).add(ZS.broadcast(xq[x3 + k + 16]).mul(hi)).add(c3);
             }
-            ShortVector sc = ShortVector.fromMemorySegment(S, ALL, p, LE);
-            FloatVector d0 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+            ShortVector sc = ZS.or(ShortVector.fromMemorySegment(S, ALL, p, LE));
+            FloatVector d0 = F16_SHIFT.mul((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).and(F16_BITS)
                     .reinterpretAsFloats();
-            FloatVector d1 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+            FloatVector d1 = F16_SHIFT.mul((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).and(F16_BITS)
                     .reinterpretAsFloats();
             float m0 = xd[s0 + b] * P112, m1 = xd[s1 + b] * P112, m2 = xd[s2 + b] * P112, m3 = xd[s3 + b] * P112;
-            a00 = a00.add(((FloatVector) c0.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m0)));
-            a01 = a01.add(((FloatVector) c0.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m0)));
-            a10 = a10.add(((FloatVector) c1.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m1)));
-            a11 = a11.add(((FloatVector) c1.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m1)));
-            a20 = a20.add(((FloatVector) c2.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m2)));
-            a21 = a21.add(((FloatVector) c2.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m2)));
-            a30 = a30.add(((FloatVector) c3.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m3)));
-            a31 = a31.add(((FloatVector) c3.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m3)));
+            a00 = ZF.broadcast(m0).mul(d0).mul((FloatVector) ZS.or(c0).convertShape(VectorOperators.S2F, F, 0)).add(a00);
+            a01 = ZF.broadcast(m0).mul(d1).mul((FloatVector) ZS.or(c0).convertShape(VectorOperators.S2F, F, 1)).add(a01);
+            a10 = ZF.broadcast(m1).mul(d0).mul((FloatVector) ZS.or(c1).convertShape(VectorOperators.S2F, F, 0)).add(a10);
+            a11 = ZF.broadcast(m1).mul(d1).mul((FloatVector) ZS.or(c1).convertShape(VectorOperators.S2F, F, 1)).add(a11);
+            a20 = ZF.broadcast(m2).mul(d0).mul((FloatVector) ZS.or(c2).convertShape(VectorOperators.S2F, F, 0)).add(a20);
+            a21 = ZF.broadcast(m2).mul(d1).mul((FloatVector) ZS.or(c2).convertShape(VectorOperators.S2F, F, 1)).add(a21);
+            a30 = ZF.broadcast(m3).mul(d0).mul((FloatVector) ZS.or(c3).convertShape(VectorOperators.S2F, F, 0)).add(a30);
+            a31 = ZF.broadcast(m3).mul(d1).mul((FloatVector) ZS.or(c3).convertShape(VectorOperators.S2F, F, 1)).add(a31);
         }
         int n = an;
         int o = ao;
         if (n == R) {
-            a00.intoArray(out, o);
-            a01.intoArray(out, o + L);
-            a10.intoArray(out, o + rows);
-            a11.intoArray(out, o + rows + L);
-            a20.intoArray(out, o + 2 * rows);
-            a21.intoArray(out, o + 2 * rows + L);
-            a30.intoArray(out, o + 3 * rows);
-            a31.intoArray(out, o + 3 * rows + L);
+            NEG_ZERO.add(a00).intoArray(out, o);
+            NEG_ZERO.add(a01).intoArray(out, o + L);
+            NEG_ZERO.add(a10).intoArray(out, o + rows);
+            NEG_ZERO.add(a11).intoArray(out, o + rows + L);
+            NEG_ZERO.add(a20).intoArray(out, o + 2 * rows);
+            NEG_ZERO.add(a21).intoArray(out, o + 2 * rows + L);
+            NEG_ZERO.add(a30).intoArray(out, o + 3 * rows);
+            NEG_ZERO.add(a31).intoArray(out, o + 3 * rows + L);
         } else {
-            store(a00, a01, out, o, n);
-            store(a10, a11, out, o + rows, n);
-            store(a20, a21, out, o + 2 * rows, n);
-            store(a30, a31, out, o + 3 * rows, n);
+            store(NEG_ZERO.add(a00), NEG_ZERO.add(a01), out, o, n);
+            store(NEG_ZERO.add(a10), NEG_ZERO.add(a11), out, o + rows, n);
+            store(NEG_ZERO.add(a20), NEG_ZERO.add(a21), out, o + 2 * rows, n);
+            store(NEG_ZERO.add(a30), NEG_ZERO.add(a31), out, o + 3 * rows, n);
         }
     }
 
@@ -219,115 +240,115 @@ final class IntKernels {
         int ao = o0 + (g) * R;
         VectorMask<Float> am0 = F.indexInRange(0, an);
         VectorMask<Float> am1 = F.indexInRange(L, an);
-        FloatVector a00 = FloatVector.fromArray(F, out, ao + 0 * rows, am0);
-        FloatVector a01 = FloatVector.fromArray(F, out, ao + 0 * rows + L, am1);
-        FloatVector a10 = FloatVector.fromArray(F, out, ao + 1 * rows, am0);
-        FloatVector a11 = FloatVector.fromArray(F, out, ao + 1 * rows + L, am1);
-        FloatVector a20 = FloatVector.fromArray(F, out, ao + 2 * rows, am0);
-        FloatVector a21 = FloatVector.fromArray(F, out, ao + 2 * rows + L, am1);
-        FloatVector a30 = FloatVector.fromArray(F, out, ao + 3 * rows, am0);
-        FloatVector a31 = FloatVector.fromArray(F, out, ao + 3 * rows + L, am1);
+        FloatVector a00 = NEG_ZERO.add(FloatVector.fromArray(F, out, ao + 0 * rows, am0));
+        FloatVector a01 = NEG_ZERO.add(FloatVector.fromArray(F, out, ao + 0 * rows + L, am1));
+        FloatVector a10 = NEG_ZERO.add(FloatVector.fromArray(F, out, ao + 1 * rows, am0));
+        FloatVector a11 = NEG_ZERO.add(FloatVector.fromArray(F, out, ao + 1 * rows + L, am1));
+        FloatVector a20 = NEG_ZERO.add(FloatVector.fromArray(F, out, ao + 2 * rows, am0));
+        FloatVector a21 = NEG_ZERO.add(FloatVector.fromArray(F, out, ao + 2 * rows + L, am1));
+        FloatVector a30 = NEG_ZERO.add(FloatVector.fromArray(F, out, ao + 3 * rows, am0));
+        FloatVector a31 = NEG_ZERO.add(FloatVector.fromArray(F, out, ao + 3 * rows + L, am1));
         int bn = Math.min(R, rows - (g + 1) * R);
         int bo = o0 + (g + 1) * R;
         VectorMask<Float> bm0 = F.indexInRange(0, bn);
         VectorMask<Float> bm1 = F.indexInRange(L, bn);
-        FloatVector b00 = FloatVector.fromArray(F, out, bo + 0 * rows, bm0);
-        FloatVector b01 = FloatVector.fromArray(F, out, bo + 0 * rows + L, bm1);
-        FloatVector b10 = FloatVector.fromArray(F, out, bo + 1 * rows, bm0);
-        FloatVector b11 = FloatVector.fromArray(F, out, bo + 1 * rows + L, bm1);
-        FloatVector b20 = FloatVector.fromArray(F, out, bo + 2 * rows, bm0);
-        FloatVector b21 = FloatVector.fromArray(F, out, bo + 2 * rows + L, bm1);
-        FloatVector b30 = FloatVector.fromArray(F, out, bo + 3 * rows, bm0);
-        FloatVector b31 = FloatVector.fromArray(F, out, bo + 3 * rows + L, bm1);
+        FloatVector b00 = NEG_ZERO.add(FloatVector.fromArray(F, out, bo + 0 * rows, bm0));
+        FloatVector b01 = NEG_ZERO.add(FloatVector.fromArray(F, out, bo + 0 * rows + L, bm1));
+        FloatVector b10 = NEG_ZERO.add(FloatVector.fromArray(F, out, bo + 1 * rows, bm0));
+        FloatVector b11 = NEG_ZERO.add(FloatVector.fromArray(F, out, bo + 1 * rows + L, bm1));
+        FloatVector b20 = NEG_ZERO.add(FloatVector.fromArray(F, out, bo + 2 * rows, bm0));
+        FloatVector b21 = NEG_ZERO.add(FloatVector.fromArray(F, out, bo + 2 * rows + L, bm1));
+        FloatVector b30 = NEG_ZERO.add(FloatVector.fromArray(F, out, bo + 3 * rows, bm0));
+        FloatVector b31 = NEG_ZERO.add(FloatVector.fromArray(F, out, bo + 3 * rows + L, bm1));
         long p = base + ((long) g * blocks + b0) * bb;
         long pn = p + (long) blocks * bb;
         int x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
         int s1 = s0 + blocks, s2 = s1 + blocks, s3 = s2 + blocks;
         for (int b = b0; b < b1; b++, p += bb, pn += bb) {
-            ShortVector c0 = ShortVector.broadcast(S, xo[s0 + b]);
-            ShortVector c1 = ShortVector.broadcast(S, xo[s1 + b]);
-            ShortVector c2 = ShortVector.broadcast(S, xo[s2 + b]);
-            ShortVector c3 = ShortVector.broadcast(S, xo[s3 + b]);
+            ShortVector c0 = ZS.broadcast(xo[s0 + b]);
+            ShortVector c1 = ZS.broadcast(xo[s1 + b]);
+            ShortVector c2 = ZS.broadcast(xo[s2 + b]);
+            ShortVector c3 = ZS.broadcast(xo[s3 + b]);
             ShortVector e0 = c0, e1 = c1, e2 = c2, e3 = c3;
             int q = b * QK;
             long w = p + 2L * R;
             long wn = pn + 2L * R;
             for (int j = 0; j < 16; j++, w += R, wn += R) {
-                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, w, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-                ShortVector u = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, wn, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+                ShortVector v = LOW_BYTE.and((ShortVector) ZB.or(ByteVector.fromMemorySegment(BR, ALL, w, LE)).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0));
+                ShortVector u = LOW_BYTE.and((ShortVector) ZB.or(ByteVector.fromMemorySegment(BR, ALL, wn, LE)).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0));
                 ShortVector vh = v.lanewise(VectorOperators.LSHR, 4);
                 ShortVector uh = u.lanewise(VectorOperators.LSHR, 4);
                 int k = q + j;
-                ShortVector y = ShortVector.broadcast(S, xq[x0 + k]);
-                ShortVector z = ShortVector.broadcast(S, xq[x0 + k + 16]);
-                c0 = c0.add(v.mul(y).add(vh.mul(z)));
-                e0 = e0.add(u.mul(y).add(uh.mul(z)));
-                y = ShortVector.broadcast(S, xq[x1 + k]);
-                z = ShortVector.broadcast(S, xq[x1 + k + 16]);
-                c1 = c1.add(v.mul(y).add(vh.mul(z)));
-                e1 = e1.add(u.mul(y).add(uh.mul(z)));
-                y = ShortVector.broadcast(S, xq[x2 + k]);
-                z = ShortVector.broadcast(S, xq[x2 + k + 16]);
-                c2 = c2.add(v.mul(y).add(vh.mul(z)));
-                e2 = e2.add(u.mul(y).add(uh.mul(z)));
-                y = ShortVector.broadcast(S, xq[x3 + k]);
-                z = ShortVector.broadcast(S, xq[x3 + k + 16]);
-                c3 = c3.add(v.mul(y).add(vh.mul(z)));
-                e3 = e3.add(u.mul(y).add(uh.mul(z)));
+                ShortVector y = ZS.broadcast(xq[x0 + k]);
+                ShortVector z = ZS.broadcast(xq[x0 + k + 16]);
+                c0 = y.mul(v).add(z.mul(vh)).add(c0);
+                e0 = y.mul(u).add(z.mul(uh)).add(e0);
+                y = ZS.broadcast(xq[x1 + k]);
+                z = ZS.broadcast(xq[x1 + k + 16]);
+                c1 = y.mul(v).add(z.mul(vh)).add(c1);
+                e1 = y.mul(u).add(z.mul(uh)).add(e1);
+                y = ZS.broadcast(xq[x2 + k]);
+                z = ZS.broadcast(xq[x2 + k + 16]);
+                c2 = y.mul(v).add(z.mul(vh)).add(c2);
+                e2 = y.mul(u).add(z.mul(uh)).add(e2);
+                y = ZS.broadcast(xq[x3 + k]);
+                z = ZS.broadcast(xq[x3 + k + 16]);
+                c3 = y.mul(v).add(z.mul(vh)).add(c3);
+                e3 = y.mul(u).add(z.mul(uh)).add(e3);
             }
-            ShortVector sc = ShortVector.fromMemorySegment(S, ALL, p, LE);
-            ShortVector sn = ShortVector.fromMemorySegment(S, ALL, pn, LE);
-            FloatVector d0 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+            ShortVector sc = ZS.or(ShortVector.fromMemorySegment(S, ALL, p, LE));
+            ShortVector sn = ZS.or(ShortVector.fromMemorySegment(S, ALL, pn, LE));
+            FloatVector d0 = F16_SHIFT.mul((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).and(F16_BITS)
                     .reinterpretAsFloats();
-            FloatVector d1 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+            FloatVector d1 = F16_SHIFT.mul((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).and(F16_BITS)
                     .reinterpretAsFloats();
-            FloatVector f0 = ((IntVector) sn.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+            FloatVector f0 = F16_SHIFT.mul((IntVector) sn.convertShape(VectorOperators.S2I, I, 0)).and(F16_BITS)
                     .reinterpretAsFloats();
-            FloatVector f1 = ((IntVector) sn.convertShape(VectorOperators.S2I, I, 1)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+            FloatVector f1 = F16_SHIFT.mul((IntVector) sn.convertShape(VectorOperators.S2I, I, 1)).and(F16_BITS)
                     .reinterpretAsFloats();
             float m0 = xd[s0 + b] * P112, m1 = xd[s1 + b] * P112, m2 = xd[s2 + b] * P112, m3 = xd[s3 + b] * P112;
-            a00 = a00.add(((FloatVector) c0.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m0)));
-            a01 = a01.add(((FloatVector) c0.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m0)));
-            a10 = a10.add(((FloatVector) c1.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m1)));
-            a11 = a11.add(((FloatVector) c1.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m1)));
-            a20 = a20.add(((FloatVector) c2.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m2)));
-            a21 = a21.add(((FloatVector) c2.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m2)));
-            a30 = a30.add(((FloatVector) c3.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m3)));
-            a31 = a31.add(((FloatVector) c3.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m3)));
-            b00 = b00.add(((FloatVector) e0.convertShape(VectorOperators.S2F, F, 0)).mul(f0.mul(m0)));
-            b01 = b01.add(((FloatVector) e0.convertShape(VectorOperators.S2F, F, 1)).mul(f1.mul(m0)));
-            b10 = b10.add(((FloatVector) e1.convertShape(VectorOperators.S2F, F, 0)).mul(f0.mul(m1)));
-            b11 = b11.add(((FloatVector) e1.convertShape(VectorOperators.S2F, F, 1)).mul(f1.mul(m1)));
-            b20 = b20.add(((FloatVector) e2.convertShape(VectorOperators.S2F, F, 0)).mul(f0.mul(m2)));
-            b21 = b21.add(((FloatVector) e2.convertShape(VectorOperators.S2F, F, 1)).mul(f1.mul(m2)));
-            b30 = b30.add(((FloatVector) e3.convertShape(VectorOperators.S2F, F, 0)).mul(f0.mul(m3)));
-            b31 = b31.add(((FloatVector) e3.convertShape(VectorOperators.S2F, F, 1)).mul(f1.mul(m3)));
+            a00 = ZF.broadcast(m0).mul(d0).mul((FloatVector) ZS.or(c0).convertShape(VectorOperators.S2F, F, 0)).add(a00);
+            a01 = ZF.broadcast(m0).mul(d1).mul((FloatVector) ZS.or(c0).convertShape(VectorOperators.S2F, F, 1)).add(a01);
+            a10 = ZF.broadcast(m1).mul(d0).mul((FloatVector) ZS.or(c1).convertShape(VectorOperators.S2F, F, 0)).add(a10);
+            a11 = ZF.broadcast(m1).mul(d1).mul((FloatVector) ZS.or(c1).convertShape(VectorOperators.S2F, F, 1)).add(a11);
+            a20 = ZF.broadcast(m2).mul(d0).mul((FloatVector) ZS.or(c2).convertShape(VectorOperators.S2F, F, 0)).add(a20);
+            a21 = ZF.broadcast(m2).mul(d1).mul((FloatVector) ZS.or(c2).convertShape(VectorOperators.S2F, F, 1)).add(a21);
+            a30 = ZF.broadcast(m3).mul(d0).mul((FloatVector) ZS.or(c3).convertShape(VectorOperators.S2F, F, 0)).add(a30);
+            a31 = ZF.broadcast(m3).mul(d1).mul((FloatVector) ZS.or(c3).convertShape(VectorOperators.S2F, F, 1)).add(a31);
+            b00 = ZF.broadcast(m0).mul(f0).mul((FloatVector) ZS.or(e0).convertShape(VectorOperators.S2F, F, 0)).add(b00);
+            b01 = ZF.broadcast(m0).mul(f1).mul((FloatVector) ZS.or(e0).convertShape(VectorOperators.S2F, F, 1)).add(b01);
+            b10 = ZF.broadcast(m1).mul(f0).mul((FloatVector) ZS.or(e1).convertShape(VectorOperators.S2F, F, 0)).add(b10);
+            b11 = ZF.broadcast(m1).mul(f1).mul((FloatVector) ZS.or(e1).convertShape(VectorOperators.S2F, F, 1)).add(b11);
+            b20 = ZF.broadcast(m2).mul(f0).mul((FloatVector) ZS.or(e2).convertShape(VectorOperators.S2F, F, 0)).add(b20);
+            b21 = ZF.broadcast(m2).mul(f1).mul((FloatVector) ZS.or(e2).convertShape(VectorOperators.S2F, F, 1)).add(b21);
+            b30 = ZF.broadcast(m3).mul(f0).mul((FloatVector) ZS.or(e3).convertShape(VectorOperators.S2F, F, 0)).add(b30);
+            b31 = ZF.broadcast(m3).mul(f1).mul((FloatVector) ZS.or(e3).convertShape(VectorOperators.S2F, F, 1)).add(b31);
         }
         int o = ao;
-        a00.intoArray(out, o);
-        a01.intoArray(out, o + L);
-        a10.intoArray(out, o + rows);
-        a11.intoArray(out, o + rows + L);
-        a20.intoArray(out, o + 2 * rows);
-        a21.intoArray(out, o + 2 * rows + L);
-        a30.intoArray(out, o + 3 * rows);
-        a31.intoArray(out, o + 3 * rows + L);
+        NEG_ZERO.add(a00).intoArray(out, o);
+        NEG_ZERO.add(a01).intoArray(out, o + L);
+        NEG_ZERO.add(a10).intoArray(out, o + rows);
+        NEG_ZERO.add(a11).intoArray(out, o + rows + L);
+        NEG_ZERO.add(a20).intoArray(out, o + 2 * rows);
+        NEG_ZERO.add(a21).intoArray(out, o + 2 * rows + L);
+        NEG_ZERO.add(a30).intoArray(out, o + 3 * rows);
+        NEG_ZERO.add(a31).intoArray(out, o + 3 * rows + L);
         int n = bn;
         o = bo;
         if (n == R) {
-            b00.intoArray(out, o);
-            b01.intoArray(out, o + L);
-            b10.intoArray(out, o + rows);
-            b11.intoArray(out, o + rows + L);
-            b20.intoArray(out, o + 2 * rows);
-            b21.intoArray(out, o + 2 * rows + L);
-            b30.intoArray(out, o + 3 * rows);
-            b31.intoArray(out, o + 3 * rows + L);
+            NEG_ZERO.add(b00).intoArray(out, o);
+            NEG_ZERO.add(b01).intoArray(out, o + L);
+            NEG_ZERO.add(b10).intoArray(out, o + rows);
+            NEG_ZERO.add(b11).intoArray(out, o + rows + L);
+            NEG_ZERO.add(b20).intoArray(out, o + 2 * rows);
+            NEG_ZERO.add(b21).intoArray(out, o + 2 * rows + L);
+            NEG_ZERO.add(b30).intoArray(out, o + 3 * rows);
+            NEG_ZERO.add(b31).intoArray(out, o + 3 * rows + L);
         } else {
-            store(b00, b01, out, o, n);
-            store(b10, b11, out, o + rows, n);
-            store(b20, b21, out, o + 2 * rows, n);
-            store(b30, b31, out, o + 3 * rows, n);
+            store(NEG_ZERO.add(b00), NEG_ZERO.add(b01), out, o, n);
+            store(NEG_ZERO.add(b10), NEG_ZERO.add(b11), out, o + rows, n);
+            store(NEG_ZERO.add(b20), NEG_ZERO.add(b21), out, o + 2 * rows, n);
+            store(NEG_ZERO.add(b30), NEG_ZERO.add(b31), out, o + 3 * rows, n);
         }
     }
 
@@ -382,14 +403,14 @@ final class IntKernels {
         int ao = o0 + (g) * R;
         VectorMask<Float> am0 = F.indexInRange(0, an);
         VectorMask<Float> am1 = F.indexInRange(L, an);
-        FloatVector a00 = FloatVector.fromArray(F, out, ao + 0 * rows, am0);
-        FloatVector a01 = FloatVector.fromArray(F, out, ao + 0 * rows + L, am1);
-        FloatVector a10 = FloatVector.fromArray(F, out, ao + 1 * rows, am0);
-        FloatVector a11 = FloatVector.fromArray(F, out, ao + 1 * rows + L, am1);
-        FloatVector a20 = FloatVector.fromArray(F, out, ao + 2 * rows, am0);
-        FloatVector a21 = FloatVector.fromArray(F, out, ao + 2 * rows + L, am1);
-        FloatVector a30 = FloatVector.fromArray(F, out, ao + 3 * rows, am0);
-        FloatVector a31 = FloatVector.fromArray(F, out, ao + 3 * rows + L, am1);
+        FloatVector a00 = NEG_ZERO.add(FloatVector.fromArray(F, out, ao + 0 * rows, am0));
+        FloatVector a01 = NEG_ZERO.add(FloatVector.fromArray(F, out, ao + 0 * rows + L, am1));
+        FloatVector a10 = NEG_ZERO.add(FloatVector.fromArray(F, out, ao + 1 * rows, am0));
+        FloatVector a11 = NEG_ZERO.add(FloatVector.fromArray(F, out, ao + 1 * rows + L, am1));
+        FloatVector a20 = NEG_ZERO.add(FloatVector.fromArray(F, out, ao + 2 * rows, am0));
+        FloatVector a21 = NEG_ZERO.add(FloatVector.fromArray(F, out, ao + 2 * rows + L, am1));
+        FloatVector a30 = NEG_ZERO.add(FloatVector.fromArray(F, out, ao + 3 * rows, am0));
+        FloatVector a31 = NEG_ZERO.add(FloatVector.fromArray(F, out, ao + 3 * rows + L, am1));
         long p = base + ((long) g * blocks + b0) * bb;
         int x1 = x0 + cols, x2 = x1 + cols, x3 = x2 + cols;
         int s1 = s0 + blocks, s2 = s1 + blocks, s3 = s2 + blocks;
@@ -399,8 +420,8 @@ final class IntKernels {
             int q = b * QK;
             long w = p + 2L * R;
             for (int j = 0; j < QK; j += 2, w += 2L * R) {
-                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, w, LE).convertShape(VectorOperators.B2S, S, 0);
-                ShortVector u = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, w + R, LE).convertShape(VectorOperators.B2S, S, 0);
+                ShortVector v = (ShortVector) ZB.or(ByteVector.fromMemorySegment(BR, ALL, w, LE)).convertShape(VectorOperators.B2S, S, 0);
+                ShortVector u = (ShortVector) ZB.or(ByteVector.fromMemorySegment(BR, ALL, w + R, LE)).convertShape(VectorOperators.B2S, S, 0);
                 int k = q + j;
                 ShortVector p0 = v.mul(xq[x0 + k]).add(u.mul(xq[x0 + k + 1]));
                 ShortVector p1 = v.mul(xq[x1 + k]).add(u.mul(xq[x1 + k + 1]));
@@ -415,37 +436,37 @@ final class IntKernels {
                 c30 = c30.add((IntVector) p3.convertShape(VectorOperators.S2I, I, 0));
                 c31 = c31.add((IntVector) p3.convertShape(VectorOperators.S2I, I, 1));
             }
-            ShortVector sc = ShortVector.fromMemorySegment(S, ALL, p, LE);
-            FloatVector d0 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+            ShortVector sc = ZS.or(ShortVector.fromMemorySegment(S, ALL, p, LE));
+            FloatVector d0 = F16_SHIFT.mul((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).and(F16_BITS)
                     .reinterpretAsFloats();
-            FloatVector d1 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+            FloatVector d1 = F16_SHIFT.mul((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).and(F16_BITS)
                     .reinterpretAsFloats();
             float m0 = xd[s0 + b] * P112, m1 = xd[s1 + b] * P112, m2 = xd[s2 + b] * P112, m3 = xd[s3 + b] * P112;
-            a00 = a00.add(((FloatVector) c00.convert(VectorOperators.I2F, 0)).mul(d0.mul(m0)));
-            a01 = a01.add(((FloatVector) c01.convert(VectorOperators.I2F, 0)).mul(d1.mul(m0)));
-            a10 = a10.add(((FloatVector) c10.convert(VectorOperators.I2F, 0)).mul(d0.mul(m1)));
-            a11 = a11.add(((FloatVector) c11.convert(VectorOperators.I2F, 0)).mul(d1.mul(m1)));
-            a20 = a20.add(((FloatVector) c20.convert(VectorOperators.I2F, 0)).mul(d0.mul(m2)));
-            a21 = a21.add(((FloatVector) c21.convert(VectorOperators.I2F, 0)).mul(d1.mul(m2)));
-            a30 = a30.add(((FloatVector) c30.convert(VectorOperators.I2F, 0)).mul(d0.mul(m3)));
-            a31 = a31.add(((FloatVector) c31.convert(VectorOperators.I2F, 0)).mul(d1.mul(m3)));
+            a00 = ZF.broadcast(m0).mul(d0).mul((FloatVector) c00.convert(VectorOperators.I2F, 0)).add(a00);
+            a01 = ZF.broadcast(m0).mul(d1).mul((FloatVector) c01.convert(VectorOperators.I2F, 0)).add(a01);
+            a10 = ZF.broadcast(m1).mul(d0).mul((FloatVector) c10.convert(VectorOperators.I2F, 0)).add(a10);
+            a11 = ZF.broadcast(m1).mul(d1).mul((FloatVector) c11.convert(VectorOperators.I2F, 0)).add(a11);
+            a20 = ZF.broadcast(m2).mul(d0).mul((FloatVector) c20.convert(VectorOperators.I2F, 0)).add(a20);
+            a21 = ZF.broadcast(m2).mul(d1).mul((FloatVector) c21.convert(VectorOperators.I2F, 0)).add(a21);
+            a30 = ZF.broadcast(m3).mul(d0).mul((FloatVector) c30.convert(VectorOperators.I2F, 0)).add(a30);
+            a31 = ZF.broadcast(m3).mul(d1).mul((FloatVector) c31.convert(VectorOperators.I2F, 0)).add(a31);
         }
         int n = an;
         int o = ao;
         if (n == R) {
-            a00.intoArray(out, o);
-            a01.intoArray(out, o + L);
-            a10.intoArray(out, o + rows);
-            a11.intoArray(out, o + rows + L);
-            a20.intoArray(out, o + 2 * rows);
-            a21.intoArray(out, o + 2 * rows + L);
-            a30.intoArray(out, o + 3 * rows);
-            a31.intoArray(out, o + 3 * rows + L);
+            NEG_ZERO.add(a00).intoArray(out, o);
+            NEG_ZERO.add(a01).intoArray(out, o + L);
+            NEG_ZERO.add(a10).intoArray(out, o + rows);
+            NEG_ZERO.add(a11).intoArray(out, o + rows + L);
+            NEG_ZERO.add(a20).intoArray(out, o + 2 * rows);
+            NEG_ZERO.add(a21).intoArray(out, o + 2 * rows + L);
+            NEG_ZERO.add(a30).intoArray(out, o + 3 * rows);
+            NEG_ZERO.add(a31).intoArray(out, o + 3 * rows + L);
         } else {
-            store(a00, a01, out, o, n);
-            store(a10, a11, out, o + rows, n);
-            store(a20, a21, out, o + 2 * rows, n);
-            store(a30, a31, out, o + 3 * rows, n);
+            store(NEG_ZERO.add(a00), NEG_ZERO.add(a01), out, o, n);
+            store(NEG_ZERO.add(a10), NEG_ZERO.add(a11), out, o + rows, n);
+            store(NEG_ZERO.add(a20), NEG_ZERO.add(a21), out, o + 2 * rows, n);
+            store(NEG_ZERO.add(a30), NEG_ZERO.add(a31), out, o + 3 * rows, n);
         }
     }
 
