@@ -196,8 +196,11 @@ final class Q5_0Kernels {
      * so far are in {@code out}, which the caller zeroes before the first chunk): token {@code t}'s
      * operands at {@code x5[x0 + t*blocks*OPS ..]}, its block values at {@code xd[s0 + t*blocks ..]}
      * and {@code xo5[2*(s0 + t*blocks) ..]}, its results at {@code out[o0 + t*rows + ..]}. Each
-     * loaded and shifted word serves both tokens. Two, not four: a four-token version of the earlier
-     * layout (16 short and float accumulators) was compiled by C2 with boxed vectors.
+     * loaded and shifted word serves both tokens (20 vector operations per word for the two). Two,
+     * not four: four would save a tenth of the operations per token, but a four-token version of the
+     * earlier layout was compiled by C2 with boxed vectors, and one of this layout, allocation-free
+     * once C2 had it, allocated ~330 MB per 9-token product at 128 bits when C1 was not kept away
+     * from it ({@link JitDirectives}); this one allocates nothing at 512, 256 and 128 bits either way.
      */
     static void gemm2Q5_0Q8_0(long base, int blocks, long bb, short[] x5, int x0, float[] xd, short[] xo5, int s0,
                                float[] out, int o0, int rows, int g, int b0, int b1) {
