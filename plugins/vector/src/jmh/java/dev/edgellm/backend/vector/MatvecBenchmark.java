@@ -41,13 +41,14 @@ public class MatvecBenchmark {
     @Param({"6912x1152", "1152x6912", "262144x1152"})
     public String shape;
 
-    @Param({"Q4_0", "Q8_0"})
+    /** Q5_0: the Q4_K_M files' attention q/k and FFN gate/up type ({@code Q5_0Kernels}). */
+    @Param({"Q4_0", "Q8_0", "Q5_0"})
     public String type;
 
     @Param({"1", "2"})
     public int threads;
 
-    /** Tokens per product: 1 = decode (IntKernels.matvec*), 64 = a prompt batch (IntKernels.gemm4*). */
+    /** Tokens per product: 1 = decode ({@code matvec*}), 64 = a prompt batch (IntKernels.gemm*, Q5_0Kernels.gemm2*). */
     @Param({"1", "64"})
     public int n;
 

@@ -27,12 +27,11 @@ import java.util.concurrent.atomic.AtomicLong;
  *   fp16 d[R]                the R rows' scales, row order
  *   Q4_0: byte q[16][R]      q[j][r] = byte j of row r's block (low nibble: column j, high: j + 16)
  *   Q8_0: byte q[32][R]      q[j][r] = quant j of row r's block (signed)
- *   Q5_0: short q[16][R]     q[j][r] = q_j | q_(j+16) << 8, the 5-bit quants of row r ({@link Q5_0Kernels})
+ *   Q5_0: short q[10][R]     q[w][r] = word w of row r: three 5-bit quants and one bit of a fourth ({@link Q5_0Kernels})
  * </pre>
- * For Q4_0 and Q8_0 the bytes are the file's bytes, moved: a record holds exactly what {@code R}
- * ggml blocks hold (18 or 34 bytes per row), so the copy is the size of the tensor (plus the
- * padding rows). Q5_0's fifth bits are joined to their nibbles: 34 bytes per row and block
- * against the file's 22.
+ * A record holds exactly what {@code R} ggml blocks hold (18, 34 or 22 bytes per row), so the copy
+ * is the size of the tensor (plus the padding rows). For Q4_0 and Q8_0 the bytes are the file's
+ * bytes, moved; Q5_0's nibbles and fifth bits are the file's bits, regrouped into 16-bit words.
  *
  * <p>Repacking reads the tensor once through the mapping and then drops the mapped pages from the
  * process ({@link MemorySegment#unload()}, {@code madvise(MADV_DONTNEED)}): the copy replaces
@@ -56,13 +55,10 @@ final class PackedWeight extends RepackedWeight {
         return (rows + R - 1) / R;
     }
 
-    /** Bytes of one group's block record: R scales and R blocks' quants (Q5_0: 16 quant pairs per row). */
+    /** Bytes of one group's block record: R scales and R blocks' quants, as many bytes as R ggml blocks. */
     static long blockBytes(GgmlType type) {
-        return type == GgmlType.Q5_0 ? (long) R * Q5_0_RECORD : (long) R * type.bytesPerBlock();
+        return (long) R * type.bytesPerBlock();
     }
-
-    /** Bytes per row of a Q5_0 block record: the fp16 scale and 16 little-endian shorts {@code q_j | q_(j+16) << 8}. */
-    static final int Q5_0_RECORD = 2 + 2 * 16;
 
     /** Bytes the repacked copy of a {@code rows x cols} tensor of {@code type} takes. */
     static long packedBytes(GgmlType type, int rows, int cols) {
@@ -70,7 +66,7 @@ final class PackedWeight extends RepackedWeight {
     }
 
     /**
-     * Repacks {@code t} (Q4_0 or Q8_0, rows a multiple of 32 long) into a new weight, groups split
+     * Repacks {@code t} (Q4_0, Q5_0 or Q8_0, rows a multiple of 32 long) into a new weight, groups split
      * over {@code pool}'s threads, then drops the tensor's mapped pages. {@code held} counts the
      * bytes of live copies (added here, taken back by {@link #close()}).
      */
@@ -209,11 +205,17 @@ final class PackedWeight extends RepackedWeight {
             long q = o + 2L * R + r;
             int x = off + b * QK;
             if (type == GgmlType.Q5_0) {
-                for (int j = 0; j < 16; j++) {
-                    short pair = data.get(LE_SHORT, q + (long) j * 2 * R + r);
-                    out[x + j] = ((pair & 0xFF) - 16) * d;
-                    out[x + j + 16] = (((pair >>> 8) & 0xFF) - 16) * d;
+                // the layout of Q5_0Kernels: word w holds quants 3w..3w+2 and bit w % 5 of quant 30 + w / 5
+                int split = 0;
+                for (int w = 0; w < Q5_0Kernels.WORDS; w++) {
+                    int word = data.get(LE_SHORT, q + (long) w * 2 * R + r) & 0xFFFF;
+                    out[x + 3 * w] = ((word & 31) - 16) * d;
+                    out[x + 3 * w + 1] = (((word >>> 5) & 31) - 16) * d;
+                    out[x + 3 * w + 2] = (((word >>> 10) & 31) - 16) * d;
+                    split |= (word >>> 15) << w;
                 }
+                out[x + 30] = ((split & 31) - 16) * d;
+                out[x + 31] = ((split >>> 5) - 16) * d;
             } else if (type == GgmlType.Q4_0) {
                 for (int j = 0; j < 16; j++) {
                     int packed = data.get(ValueLayout.JAVA_BYTE, q + (long) j * R) & 0xFF;

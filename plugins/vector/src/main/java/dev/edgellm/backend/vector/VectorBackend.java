@@ -105,7 +105,7 @@ public final class VectorBackend extends CpuBackend {
     private short[] x4 = new short[0];
     private float[] xd = new float[0];
     private short[] xo = new short[0];
-    /** Q5_0 kernels' operands and half-block offsets ({@link Q5_0Kernels#operands}). */
+    /** Q5_0 kernels' operands ({@link Q5_0Kernels#OPS} per block) and half-block offsets ({@link Q5_0Kernels#operands}). */
     private short[] x5 = new short[0];
     private short[] xo5 = new short[0];
 
@@ -146,7 +146,7 @@ public final class VectorBackend extends CpuBackend {
     // ---- weights ------------------------------------------------------------------------------------
 
     /**
-     * Q4_0 and Q8_0 weights are repacked into this backend's own memory ({@link PackedWeight}: the
+     * Q4_0, Q5_0 and Q8_0 weights are repacked into this backend's own memory ({@link PackedWeight}: the
      * integer kernels' row-interleaved layout; the mapped pages are dropped); other types are read
      * in place from the mapping (copied to native memory first when they are not there, as in tests).
      */
@@ -261,8 +261,8 @@ public final class VectorBackend extends CpuBackend {
             xd = new float[total / QK];
             xo = new short[total / QK];
         }
-        if (w.type() == GgmlType.Q5_0 && x5.length < total) {
-            x5 = new short[total];
+        if (w.type() == GgmlType.Q5_0 && x5.length < total / QK * Q5_0Kernels.OPS) {
+            x5 = new short[total / QK * Q5_0Kernels.OPS];
             xo5 = new short[2 * (total / QK)];
         }
         quantize.set(x, cols, w.type());
@@ -407,8 +407,9 @@ public final class VectorBackend extends CpuBackend {
                         }
                         for (int h = g; h < g1; h++) {
                             if (q5) {
-                                Q5_0Kernels.gemm2Q5_0Q8_0(base, blocks, bb, cols, q, t * cols, d, o, t * blocks, out, t * rows, rows, h, b0, b1);
-                                Q5_0Kernels.gemm2Q5_0Q8_0(base, blocks, bb, cols, q, (t + 2) * cols, d, o, (t + 2) * blocks, out, (t + 2) * rows,
+                                int ops = blocks * Q5_0Kernels.OPS;
+                                Q5_0Kernels.gemm2Q5_0Q8_0(base, blocks, bb, q, t * ops, d, o, t * blocks, out, t * rows, rows, h, b0, b1);
+                                Q5_0Kernels.gemm2Q5_0Q8_0(base, blocks, bb, q, (t + 2) * ops, d, o, (t + 2) * blocks, out, (t + 2) * rows,
                                         rows, h, b0, b1);
                             } else if (q4) {
                                 IntKernels.gemm4Q4_0Q8_0(base, blocks, bb, cols, q, t * cols, d, o, t * blocks, out, t * rows, rows, h, b0, b1);
@@ -425,7 +426,7 @@ public final class VectorBackend extends CpuBackend {
                 int g1 = Math.min(g + 2, groups);
                 for (int t = n - n % 4; t < n; t++) {
                     if (q5) {
-                        Q5_0Kernels.matvecQ5_0Q8_0(base, blocks, bb, q, t * cols, d, o, t * blocks, out, t * rows, rows, g, g1);
+                        Q5_0Kernels.matvecQ5_0Q8_0(base, blocks, bb, q, t * blocks * Q5_0Kernels.OPS, d, o, t * blocks, out, t * rows, rows, g, g1);
                     } else if (q4) {
                         IntKernels.matvecQ4_0Q8_0(base, blocks, bb, q, t * cols, d, o, t * blocks, out, t * rows, rows, g, g1);
                     } else {

@@ -25,7 +25,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The repacked Q4_0/Q8_0 layout and the integer kernels on it, at this JVM's species (Surefire runs
+ * The repacked Q4_0/Q5_0/Q8_0 layout and the integer kernels on it, at this JVM's species (Surefire runs
  * the class at 512, 256 and 128 bits): the layout is pinned byte by byte, rows decode to the
  * codec's values, and every product equals the scalar oracle's bits.
  */
@@ -97,9 +97,13 @@ class PackedWeightTest {
         }
     }
 
-    /** Q5_0 records: the scale, then quant pairs {@code q_j | q_(j+16) << 8} with the fifth bits joined (hand-built block). */
+    /**
+     * Q5_0 records keep the file's 22 bytes per row: the scale, then ten words per row, word
+     * {@code w} = {@code q_3w | q_(3w+1) << 5 | q_(3w+2) << 10 | bit (w % 5) of q_(30 + w/5) << 15}
+     * (hand-built block).
+     */
     @Test
-    void q5_0QuantsAreJoinedIntoPairs() {
+    void q5_0QuantsArePackedIntoTenWords() {
         int rows = 3;
         GgufTensor t = TestTensors.randomWeight(new SplittableRandom(3), GgmlType.Q5_0, rows, 32);
         MemorySegment row1 = t.data().asSlice(t.rowBytes(), 22);
@@ -108,21 +112,88 @@ class PackedWeightTest {
         for (int j = 0; j < 16; j++) {
             row1.set(ValueLayout.JAVA_BYTE, 6 + j, (byte) (j | (15 - j) << 4));
         }
+        // q_0 = 16, q_k = k (k < 16), q_(16+j) = 15 - j, q_31 = 16
+        int[] q = new int[32];
+        for (int j = 0; j < 16; j++) {
+            q[j] = j;
+            q[16 + j] = 15 - j;
+        }
+        q[0] = 16;
+        q[31] = 16;
         try (WorkerPool pool = new WorkerPool(1, "test"); PackedWeight w = PackedWeight.of(t, pool, new java.util.concurrent.atomic.AtomicLong())) {
-            assertEquals(Simd.R * 34L, w.blockBytes());
+            assertEquals(Simd.R * 22L, w.blockBytes());
+            assertEquals(Simd.R * 22L, w.ownedBytes());
             MemorySegment packed = MemorySegment.ofAddress(w.address()).reinterpret(w.ownedBytes());
             assertEquals((short) 0x3c00, packed.get(Codecs.LE_SHORT, 2L));
-            for (int j = 0; j < 16; j++) {
-                int lo = j | (j == 0 ? 16 : 0);
-                int hi = (15 - j) | (j == 15 ? 16 : 0);
-                assertEquals((short) (lo | hi << 8), packed.get(Codecs.LE_SHORT, 2L * Simd.R + 2L * (j * Simd.R + 1)), "pair " + j);
+            for (int word = 0; word < 10; word++) {
+                int split = (q[30 + word / 5] >>> (word % 5)) & 1;
+                int want = q[3 * word] | q[3 * word + 1] << 5 | q[3 * word + 2] << 10 | split << 15;
+                assertEquals((short) want, packed.get(Codecs.LE_SHORT, 2L * Simd.R + 2L * (word * Simd.R + 1)), "word " + word);
+                // padding rows are zero
+                assertEquals((short) 0, packed.get(Codecs.LE_SHORT, 2L * Simd.R + 2L * (word * Simd.R + Simd.R - 1)), "padding word " + word);
             }
             float[] got = new float[32];
             w.decodeRow(1, got, 0);
-            assertEquals(0f, got[0]);       // 16 - 16
-            assertEquals(-15f, got[1]);
-            assertEquals(-16f + 14f, got[17]);
-            assertEquals(0f, got[31]);      // 0 + 16 - 16
+            for (int k = 0; k < 32; k++) {
+                assertEquals(q[k] - 16f, got[k], "element " + k);
+            }
+        }
+    }
+
+    /**
+     * Q5_0 products at the ends of the 16-bit sums' range, bit for bit against the oracle: every
+     * fifth-bit pattern (none, all, alternating both ways, random) meets nibbles 0, 15 and random,
+     * against activation blocks of all +127, all -127, alternating +-127, one outlier and random
+     * quants; quants 0 against +127 reach -32,512 in each half-block sum. Decode (n = 1), 2- and
+     * 4-token tiles with leftovers, one and two threads.
+     */
+    @ParameterizedTest(name = "n={0}")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {1, 2, 4, 5, 7, 9})
+    void q5_0ProductsAtTheEndsOfTheRangeAreTheOraclesBits(int n) {
+        int rows = 2 * Simd.R + 3;
+        int blocks = 15;
+        int cols = 32 * blocks;
+        SplittableRandom rnd = new SplittableRandom(77 + n);
+        GgufTensor t = TestTensors.randomWeight(rnd, GgmlType.Q5_0, rows, cols);
+        int[] qhs = {0, 0xFFFF_FFFF, 0xAAAA_AAAA, 0x5555_5555, 0};
+        var qhLayout = ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+        for (int r = 0; r < rows; r++) {
+            for (int b = 0; b < blocks; b++) {
+                long at = r * t.rowBytes() + b * 22L;
+                int pattern = (r + b) % 15;
+                int qh = pattern % 5 == 4 ? rnd.nextInt() : qhs[pattern % 5];
+                t.data().set(qhLayout, at + 2, qh);
+                for (int j = 0; j < 16; j++) {
+                    int nib = pattern / 5 == 0 ? 0x00 : pattern / 5 == 1 ? 0xFF : rnd.nextInt(256);
+                    t.data().set(ValueLayout.JAVA_BYTE, at + 6 + j, (byte) nib);
+                }
+            }
+        }
+        float[] x = new float[n * cols];
+        for (int tok = 0; tok < n; tok++) {
+            for (int b = 0; b < blocks; b++) {
+                int o = tok * cols + 32 * b;
+                int pattern = (tok + b) % 5;
+                for (int j = 0; j < 32; j++) {
+                    x[o + j] = switch (pattern) {
+                        case 0 -> 3f;                                   // all +127
+                        case 1 -> -3f;                                  // all -127
+                        case 2 -> (j & 1) == 0 ? 3f : -3f;              // alternating
+                        case 3 -> j == 7 ? 100f : (float) rnd.nextGaussian();
+                        default -> (float) rnd.nextGaussian();
+                    };
+                }
+            }
+        }
+        float[] want = matmul(new ScalarBackend(1), t, x, n, rows, cols);
+        for (int threads : new int[] {1, 2}) {
+            float[] got = matmul(new VectorBackend(threads), t, x, n, rows, cols);
+            for (int i = 0; i < want.length; i++) {
+                if (Float.floatToRawIntBits(want[i]) != Float.floatToRawIntBits(got[i])) {
+                    throw new AssertionError(String.format("Q5_0 extremes n=%d, %d threads: token %d row %d: oracle %s, vector %s", n,
+                            threads, i / rows, i % rows, want[i], got[i]));
+                }
+            }
         }
     }
 

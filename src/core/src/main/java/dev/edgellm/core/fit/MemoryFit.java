@@ -64,13 +64,12 @@ public final class MemoryFit {
 
     /**
      * Bytes per row and block of the vector backend's repacked copy ({@code PackedWeight},
-     * {@code PackedKWeight}; pinned against them by the vector module's tests): Q5_0 joins each fifth
-     * bit to its nibble (34 bytes against the file's 22), the K-quants unpack their 6-bit scales
-     * (Q4_K 152 against 144, Q5_K 184 against 176) and Q6_K its 6-bit quants (276 against 210).
+     * {@code PackedKWeight}; pinned against them by the vector module's tests): Q4_0, Q5_0 and Q8_0
+     * keep the file's bytes (18, 22, 34), the K-quants unpack their 6-bit scales (Q4_K 152 against
+     * 144, Q5_K 184 against 176) and Q6_K its 6-bit quants (276 against 210).
      */
     public static int repackedBytesPerBlock(GgmlType type) {
         return switch (type) {
-            case Q5_0 -> 34;
             case Q4_K -> 152;
             case Q5_K -> 184;
             case Q6_K -> 276;
