@@ -74,7 +74,9 @@ final class IntKernels {
      * ({@code y.mul(v).add(acc)}, {@code NEG_ZERO.add(acc).intoArray(..)}). Without this, whether a
      * kernel compiled to vector code or to boxed fallbacks (10-30x slower) depended on which call
      * sites the interpreter had profiled before C2 compiled it: prompt processing on the 1B shape
-     * varied from 5 to 146 tokens/s from run to run.
+     * varied from 5 to 146 tokens/s from run to run. Not yet so: the Q8_0 tile kernel's 32-bit
+     * accumulators ({@code c00.add(..)}, rooting them would cost one more operation per add) and
+     * the decode kernels (their compile has not been seen to vary).
      */
     private static final ShortVector LOW_BYTE = ShortVector.broadcast(S, (short) 0xFF);
     /** {@code x * 2^13} is {@code x << 13}: moves an fp16's bits to a float's (see Scales above). */
@@ -423,10 +425,10 @@ final class IntKernels {
                 ShortVector v = (ShortVector) ZB.or(ByteVector.fromMemorySegment(BR, ALL, w, LE)).convertShape(VectorOperators.B2S, S, 0);
                 ShortVector u = (ShortVector) ZB.or(ByteVector.fromMemorySegment(BR, ALL, w + R, LE)).convertShape(VectorOperators.B2S, S, 0);
                 int k = q + j;
-                ShortVector p0 = v.mul(xq[x0 + k]).add(u.mul(xq[x0 + k + 1]));
-                ShortVector p1 = v.mul(xq[x1 + k]).add(u.mul(xq[x1 + k + 1]));
-                ShortVector p2 = v.mul(xq[x2 + k]).add(u.mul(xq[x2 + k + 1]));
-                ShortVector p3 = v.mul(xq[x3 + k]).add(u.mul(xq[x3 + k + 1]));
+                ShortVector p0 = ZS.broadcast(xq[x0 + k]).mul(v).add(ZS.broadcast(xq[x0 + k + 1]).mul(u));
+                ShortVector p1 = ZS.broadcast(xq[x1 + k]).mul(v).add(ZS.broadcast(xq[x1 + k + 1]).mul(u));
+                ShortVector p2 = ZS.broadcast(xq[x2 + k]).mul(v).add(ZS.broadcast(xq[x2 + k + 1]).mul(u));
+                ShortVector p3 = ZS.broadcast(xq[x3 + k]).mul(v).add(ZS.broadcast(xq[x3 + k + 1]).mul(u));
                 c00 = c00.add((IntVector) p0.convertShape(VectorOperators.S2I, I, 0));
                 c01 = c01.add((IntVector) p0.convertShape(VectorOperators.S2I, I, 1));
                 c10 = c10.add((IntVector) p1.convertShape(VectorOperators.S2I, I, 0));

@@ -67,13 +67,7 @@ public final class MqttResources {
 
         @Override
         public void stop() {
-            if (mosquitto != null) {
-                try {
-                    mosquitto.close();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
+            closeQuietly(mosquitto);
         }
     }
 
@@ -120,13 +114,7 @@ public final class MqttResources {
 
         @Override
         public void stop() {
-            if (mosquitto != null) {
-                try {
-                    mosquitto.close();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
+            closeQuietly(mosquitto);
         }
     }
 
@@ -146,6 +134,17 @@ public final class MqttResources {
 
         @Override
         public void stop() {
+        }
+    }
+
+    /** Stops a broker a resource started (none if it failed to start), keeping the interrupt flag. */
+    private static void closeQuietly(Mosquitto mosquitto) {
+        if (mosquitto != null) {
+            try {
+                mosquitto.close();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 }
