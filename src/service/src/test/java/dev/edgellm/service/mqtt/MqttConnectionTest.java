@@ -92,7 +92,9 @@ class MqttConnectionTest {
         node.onConnect(connects::add);
         node.start();
         until("connected", node::connected);
-        until("the connect listener", () -> connects.size() == 1);
+        // at least once: Moquette sometimes closes a new broker's first connection right after its
+        // CONNACK ("SUBSCRIBE received on already closed connection"), and the reconnect calls again
+        until("the connect listener", () -> !connects.isEmpty());
 
         MqttConnection sender = connection("sender", true);
         sender.start();
@@ -105,7 +107,7 @@ class MqttConnectionTest {
         assertEquals(List.of("edgellm/n/requests r1"), requests);
         assertEquals(List.of("site/boiler-1/temp 71.5"), sensors);
         assertTrue(other.isEmpty(), "nothing subscribed to the pressure: " + other);
-        assertEquals(List.of(false), connects, "a clean session");
+        assertTrue(connects.stream().noneMatch(present -> present), "a clean session, on every connect: " + connects);
     }
 
     @Test
