@@ -1,17 +1,12 @@
 package dev.edgellm.backend.vector;
 
 import static dev.edgellm.backend.vector.Simd.F;
-import static dev.edgellm.backend.vector.Simd.I;
 import static dev.edgellm.backend.vector.Simd.L;
-import static dev.edgellm.backend.vector.Simd.SH;
 
 import dev.edgellm.core.backend.AttentionSpec;
 import dev.edgellm.core.backend.scalar.ScalarKernels;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 
 /**
  * Attention of one query head over a {@link TiledKvCache}, with exactly the oracle's arithmetic
@@ -24,55 +19,37 @@ import jdk.incubator.vector.VectorOperators;
  *   <li><b>Flash path</b> (f16 cache, batches under {@value ScalarKernels#FLASH_TILE_QUERIES}
  *       queries: llama.cpp's flash attention): the query rounded to f16, positions in order with an
  *       online softmax, the value accumulator held as floats that are exact f16 values and rounded
- *       to f16 after every operation ({@link #roundToF16}), vectorized over the value dimension
+ *       to f16 after every operation, vectorized over the value dimension
  *       (each element's sequence of operations is the oracle's).
  *   <li><b>Float path</b> (wide batches, or an f32 cache): all scores, the oracle's softmax, then
  *       {@code out += a_p * v_p} position by position, vectorized over the value dimension.
  * </ul>
  */
 final class TiledAttention {
-    /** Below this magnitude f16 is subnormal: its grid is 2^-24 (the ulp of 0.5 in float). */
-    private static final float HALF = 0.5f;
-    /** The smallest magnitude that rounds to f16 infinity (halfway between 65504 and 65536). */
-    private static final float F16_OVERFLOW = 65520f;
-    private static final float TWO_POW_112 = 0x1p112f;
-
     private TiledAttention() {}
 
-    /**
-     * {@code x} rounded to the nearest float16 value (ties to even), as a float: the value of
-     * {@code Float.float16ToFloat(Float.floatToFloat16(x))} in every lane, subnormals, overflow to
-     * infinity, signed zeros and NaN included. {@code (|x| + c) - c} with {@code c = 2^(e+13)}
-     * (at least 1/2) rounds {@code |x|} of exponent {@code e} to a multiple of {@code 2^(e-10)},
-     * the f16 spacing there, by one float addition.
-     */
-    static FloatVector roundToF16(FloatVector x) {
-        IntVector bits = x.reinterpretAsInts();
-        IntVector mag = bits.and(0x7fffffff);
-        FloatVector abs = mag.reinterpretAsFloats();
-        FloatVector c = mag.and(0x7f800000).add(13 << 23).reinterpretAsFloats().max(HALF);
-        FloatVector r = abs.add(c).sub(c);
-        r = r.blend(Float.POSITIVE_INFINITY, abs.compare(VectorOperators.GE, F16_OVERFLOW));
-        return r.reinterpretAsInts().or(bits.and(0x80000000)).reinterpretAsFloats();
-    }
-
-    // ---- kernels: each spells out its vector code (no vector crosses a call), see IntKernels ---------
+    // ---- kernels: f16 values through plain loops that C2 vectorizes (see toFloats); the Vector API
+    // code spells out its vector operations (no vector crosses a call), see IntKernels ----------------
 
     /**
      * The scores of the {@code L} positions of an f16 key tile at {@code k[base..]} into
-     * {@code lanes}: {@code scale * sum_i q[i] * k_j[i]}, each lane summing in order of {@code i}.
+     * {@code lanes}: the tile converted to floats into {@code tile} ({@code kd * L} floats), then
+     * {@link #scoresF32}. The conversion is exact, so the scores are the oracle's either way.
      */
-    static void scoresF16(short[] k, int base, float[] q, int kd, float scale, float[] lanes) {
-        FloatVector s = FloatVector.zero(F);
-        for (int i = 0, o = base; i < kd; i++, o += L) {
-            IntVector h = (IntVector) ShortVector.fromArray(SH, k, o).convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
-            IntVector mag = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
-            IntVector bits = mag.reinterpretAsFloats().mul(TWO_POW_112).reinterpretAsInts();
-            bits = bits.blend(mag.or(0x7f800000), h.and(0x7c00).eq(0x7c00));
-            FloatVector kv = bits.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
-            s = s.add(kv.mul(q[i]));
+    static void scoresF16(short[] k, int base, float[] q, int kd, float scale, float[] lanes, float[] tile) {
+        toFloats(k, base, tile, kd * L);
+        scoresF32(tile, 0, q, kd, scale, lanes);
+    }
+
+    /**
+     * {@code out[i] = f16 k[base + i]} as float, {@code i < n}. A plain loop on purpose: C2 turns it
+     * into vector f16 conversions (vcvtph2ps on x86), 3-4x faster than converting the bits with
+     * vector integer operations, and it needs no warm-up profile.
+     */
+    static void toFloats(short[] k, int base, float[] out, int n) {
+        for (int i = 0; i < n; i++) {
+            out[i] = Float.float16ToFloat(k[base + i]);
         }
-        s.mul(scale).intoArray(lanes, 0);
     }
 
     /** {@link #scoresF16} for an f32 key tile. */
@@ -91,39 +68,23 @@ final class TiledAttention {
      * partial vector.
      */
     static void flashStep(float[] acc, short[] v, int v0, int n, boolean rescale, float ms, float vs) {
-        for (int i = 0; i < n; i += L) {
-            VectorMask<Float> m = F.indexInRange(i, n);
-            FloatVector a = FloatVector.fromArray(F, acc, i, m);
-            if (rescale) {
-                a = roundToF16(a.mul(ms));
+        // plain loops: C2 vectorizes the f16 conversions both ways (see toFloats)
+        if (rescale) {
+            for (int i = 0; i < n; i++) {
+                float a = Float.float16ToFloat(Float.floatToFloat16(acc[i] * ms));
+                acc[i] = Float.float16ToFloat(Float.floatToFloat16(Math.fma(Float.float16ToFloat(v[v0 + i]), vs, a)));
             }
-            IntVector h = (IntVector) ShortVector.fromArray(SH, v, v0 + i, SH.indexInRange(i, n)).convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
-            IntVector mag = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
-            IntVector bits = mag.reinterpretAsFloats().mul(TWO_POW_112).reinterpretAsInts();
-            bits = bits.blend(mag.or(0x7f800000), h.and(0x7c00).eq(0x7c00));
-            FloatVector vv = bits.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
-            FloatVector x = vv.fma(FloatVector.broadcast(F, vs), a);
-            // round to f16 (roundToF16, spelled out)
-            IntVector xb = x.reinterpretAsInts();
-            IntVector xm = xb.and(0x7fffffff);
-            FloatVector abs = xm.reinterpretAsFloats();
-            FloatVector c = xm.and(0x7f800000).add(13 << 23).reinterpretAsFloats().max(HALF);
-            FloatVector r = abs.add(c).sub(c);
-            r = r.blend(Float.POSITIVE_INFINITY, abs.compare(VectorOperators.GE, F16_OVERFLOW));
-            r.reinterpretAsInts().or(xb.and(0x80000000)).reinterpretAsFloats().intoArray(acc, i, m);
+        } else {
+            for (int i = 0; i < n; i++) {
+                acc[i] = Float.float16ToFloat(Float.floatToFloat16(Math.fma(Float.float16ToFloat(v[v0 + i]), vs, acc[i])));
+            }
         }
     }
 
-    /** {@code out[o..o+n) += a * v[v0..]} (multiply, then add) for f16 values. */
+    /** {@code out[o..o+n) += a * v[v0..]} (multiply, then add) for f16 values (a plain loop: see {@link #toFloats}). */
     static void addWeightedF16(float[] out, int o, short[] v, int v0, int n, float a) {
-        for (int i = 0; i < n; i += L) {
-            VectorMask<Float> m = F.indexInRange(i, n);
-            IntVector h = (IntVector) ShortVector.fromArray(SH, v, v0 + i, SH.indexInRange(i, n)).convertShape(VectorOperators.ZERO_EXTEND_S2I, I, 0);
-            IntVector mag = h.and(0x7fff).lanewise(VectorOperators.LSHL, 13);
-            IntVector bits = mag.reinterpretAsFloats().mul(TWO_POW_112).reinterpretAsInts();
-            bits = bits.blend(mag.or(0x7f800000), h.and(0x7c00).eq(0x7c00));
-            FloatVector vv = bits.or(h.and(0x8000).lanewise(VectorOperators.LSHL, 16)).reinterpretAsFloats();
-            FloatVector.fromArray(F, out, o + i, m).add(vv.mul(a)).intoArray(out, o + i, m);
+        for (int i = 0; i < n; i++) {
+            out[o + i] += a * Float.float16ToFloat(v[v0 + i]);
         }
     }
 
@@ -154,11 +115,12 @@ final class TiledAttention {
      * @param flash  the f16 flash path (needs an f16 cache)
      * @param qh     scratch of {@code keyDim} floats
      * @param lanes  scratch of {@link Simd#L} floats
+     * @param tile   scratch of {@code keyDim * L} floats (an f16 key tile as floats)
      * @param scores scratch of {@code window or pos+1} floats (float path)
      * @param acc    scratch of {@code valueDim} floats (flash path)
      */
     static void attend(TiledKvCache c, int layer, float[] q, int qOff, int pos, int kvh, AttentionSpec spec, boolean flash,
-                       float[] out, int oOff, float[] qh, float[] lanes, float[] scores, float[] acc) {
+                       float[] out, int oOff, float[] qh, float[] lanes, float[] tile, float[] scores, float[] acc) {
         int kd = spec.keyDim();
         int vd = spec.valueDim();
         int lo = spec.window() > 0 ? Math.max(0, pos - spec.window() + 1) : 0;
@@ -182,7 +144,7 @@ final class TiledAttention {
             int run = Math.min(Math.min(L - lane, pos - p + 1), cap - slot);
             int base = c.tileBase(slot, kvh);
             if (k16 != null) {
-                scoresF16(k16, base, qh, kd, spec.scale(), lanes);
+                scoresF16(k16, base, qh, kd, spec.scale(), lanes, tile);
             } else {
                 scoresF32((float[]) keys, base, qh, kd, spec.scale(), lanes);
             }

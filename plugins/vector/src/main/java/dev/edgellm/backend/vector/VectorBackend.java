@@ -79,6 +79,14 @@ public final class VectorBackend extends CpuBackend {
 
         float[] acc = new float[0];
         final float[] lanes = new float[Simd.L];
+        float[] tile = new float[0];
+
+        float[] tile(int n) {
+            if (tile.length < n) {
+                tile = new float[n];
+            }
+            return tile;
+        }
 
         float[] acc(int n) {
             if (acc.length < n) {
@@ -687,13 +695,14 @@ public final class VectorBackend extends CpuBackend {
             int group = heads / spec.kvHeads();
             float[] qh = s.qh(kd);
             float[] acc = s.acc(vd);
+            float[] tile = s.tile(kd * Simd.L);
             for (int i = from; i < to; i++) {
                 int t = i / heads;
                 int h = i % heads;
                 int pos = startPos + t;
                 float[] scores = s.scores(spec.window() > 0 ? Math.min(spec.window(), pos + 1) : pos + 1);
                 TiledAttention.attend(cache, layer, q, (t * heads + h) * kd, pos, h / group, spec, flash, out, (t * heads + h) * vd,
-                        qh, s.lanes, scores, acc);
+                        qh, s.lanes, tile, scores, acc);
             }
         }
     }
