@@ -92,7 +92,7 @@ public final class Tokenizer {
      * {@code <end_of_turn>}-like tokens are always control tokens).
      */
     public TokenType type(int id) {
-        return v.types[v.check(id)];
+        return TokenType.of(v.types[v.check(id)]);
     }
 
     /** The token's score (SentencePiece log probability). */

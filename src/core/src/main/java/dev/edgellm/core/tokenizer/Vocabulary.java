@@ -62,8 +62,13 @@ final class Vocabulary {
 
     /** Piece texts as UTF-8 (a {@code String} each would be ~56 bytes per token). */
     final GgufStrings texts;
+    /**
+     * Scores: the metadata's own {@code float[]} when the file stores f32 (shared, never written:
+     * a copy would be another 1 MB per 262,144 tokens that the loaded file keeps anyway).
+     */
     final float[] scores;
-    final TokenType[] types;
+    /** {@link TokenType#id()} of each token, one byte each (a {@code TokenType[]} takes 4 bytes per token). */
+    final byte[] types;
     final int[] attrs;
     final TokenIndex ids;
     final int bos;
@@ -87,7 +92,7 @@ final class Vocabulary {
         int n = pieces.length();
         this.texts = renameEmpty(pieces);
         this.scores = scores;
-        this.types = new TokenType[n];
+        this.types = new byte[n];
         this.attrs = new int[n];
         int maxChars = 0;
         try {
@@ -98,7 +103,7 @@ final class Vocabulary {
         for (int i = 0; i < n; i++) {
             maxChars = Math.max(maxChars, texts.charLength(i));
             TokenType t = rawTypes == null ? TokenType.NORMAL : TokenType.of(rawTypes[i]);
-            types[i] = t;
+            types[i] = (byte) t.id();
             attrs[i] = switch (t) {
                 case UNDEFINED -> 0;
                 case NORMAL -> ATTR_NORMAL;
@@ -248,14 +253,17 @@ final class Vocabulary {
         if (n == 0) {
             throw new GgufFormatException(source + ": metadata key '" + KEY_TOKENS + "' is an empty array");
         }
-        float[] scores = new float[n];
+        float[] scores;
         GgufArray sa = md.findArray(KEY_SCORES).orElse(null);
-        if (sa != null) {
+        if (sa == null) {
+            scores = new float[n];
+        } else {
             requireLength(source, KEY_SCORES, sa, n);
             switch (sa.elementType()) {
-                case FLOAT32 -> System.arraycopy((float[]) sa.data(), 0, scores, 0, n);
+                case FLOAT32 -> scores = (float[]) sa.data();
                 case INT32 -> {
                     int[] is = (int[]) sa.data();
+                    scores = new float[n];
                     for (int i = 0; i < n; i++) {
                         scores[i] = is[i];
                     }
@@ -318,7 +326,7 @@ final class Vocabulary {
     private void forceControl(int id) {
         if ((attrs[id] & ATTR_CONTROL) == 0) {
             attrs[id] |= ATTR_CONTROL;
-            types[id] = TokenType.CONTROL;
+            types[id] = (byte) TokenType.CONTROL.id();
         }
     }
 

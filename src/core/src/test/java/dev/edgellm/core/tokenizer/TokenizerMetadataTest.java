@@ -182,6 +182,28 @@ class TokenizerMetadataTest {
     }
 
     @Test
+    void scoresAndTypesReadBackAsStored() {
+        // f32 scores are shared with the metadata, i32 ones converted, absent ones zero; types are
+        // kept as bytes and read back as the enum (the re-typed end-of-turn token as control)
+        Tokenizer f32 = vocab().tokenizer(dir);
+        float[] expected = scores(-1, -1);
+        for (int id = 0; id < TOKENS.length; id++) {
+            assertEquals(expected[id], f32.score(id), TOKENS[id]);
+        }
+        int[] whole = new int[TOKENS.length];
+        Arrays.setAll(whole, id -> -id);
+        Tokenizer i32 = vocab().ints("tokenizer.ggml.scores", whole).tokenizer(dir);
+        Tokenizer none = vocab().remove("tokenizer.ggml.scores").tokenizer(dir);
+        for (int id = 0; id < TOKENS.length; id++) {
+            assertEquals(-id, i32.score(id), TOKENS[id]);
+            assertEquals(0f, none.score(id), TOKENS[id]);
+        }
+        assertEquals(TokenType.BYTE, f32.type(3));
+        assertEquals(TokenType.USER_DEFINED, f32.type(id(f32, "<ud>")));
+        assertEquals(TokenType.CONTROL, f32.type(id(f32, "<|im_end|>")), "stored as normal, re-typed as end of turn");
+    }
+
+    @Test
     void equalScoresMergeTheLeftmostPairFirst() {
         Tokenizer tok = vocab().bool("tokenizer.ggml.add_space_prefix", false).tokenizer(dir);
         assertArrayEquals(new int[] {id(tok, "ab"), id(tok, "a")}, tok.encode("aba", false, false));
