@@ -45,7 +45,7 @@ class JvmOptionsTest {
     void theFileHasWhatTheEngineAndAnOutOfMemoryErrorNeed() throws IOException {
         List<String> o = options();
         assertTrue(o.containsAll(List.of("--add-modules=jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED",
-                "-XX:+ExitOnOutOfMemoryError", "-XX:+UseSerialGC", "-Xmn8m", "-XX:TrimNativeHeapInterval=2000")), o.toString());
+                "-XX:+ExitOnOutOfMemoryError", "-XX:+UseSerialGC", "-Xmn3m", "-XX:TrimNativeHeapInterval=2000")), o.toString());
         // the Maven build's own flags for test JVMs are a subset
         String pom = Files.readString(PROJECT.resolve("pom.xml"));
         Matcher m = Pattern.compile("<edgellm.jvm.flags>([^<]*)</edgellm.jvm.flags>").matcher(pom);
