@@ -64,8 +64,7 @@ final class TiledAttention {
     /**
      * One step of the f16 value accumulator over {@code n} elements: when {@code rescale},
      * {@code acc = f16(acc * ms)}; then {@code acc = f16(fma(v, vs, acc))} with {@code v} the f16
-     * values at {@code v[v0..]}. Element by element the oracle's operations; {@code n} may end in a
-     * partial vector.
+     * values at {@code v[v0..]}. Element by element the oracle's operations.
      */
     static void flashStep(float[] acc, short[] v, int v0, int n, boolean rescale, float ms, float vs) {
         // plain loops: C2 vectorizes the f16 conversions both ways (see toFloats)

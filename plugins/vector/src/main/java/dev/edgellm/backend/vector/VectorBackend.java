@@ -55,51 +55,39 @@ public final class VectorBackend extends CpuBackend {
     /** Activations of a batch are quantized on all threads from this many floats (64 tokens of 1,152: 74k). */
     private static final int PARALLEL_QUANTIZE = 1 << 14;
 
-    /** Per-thread scratch of the parallel loop bodies. */
+    /** Per-thread scratch of the parallel loop bodies; the growable arrays are never shrunk. */
     private static final class Scratch {
-        float[] panel = new float[0];
         final float[] sums = new float[Gemm.R * Gemm.T];
         final float[] red = new float[Gemm.R * Gemm.T * Simd.L];
-        float[] scores = new float[0];
-        float[] qh = new float[0];
+        final float[] lanes = new float[Simd.L];
+        private float[] panel = new float[0];
+        private float[] scores = new float[0];
+        private float[] qh = new float[0];
+        private float[] acc = new float[0];
+        private float[] tile = new float[0];
 
         float[] panel(int n) {
-            if (panel.length < n) {
-                panel = new float[n];
-            }
-            return panel;
+            return panel = atLeast(panel, n);
         }
 
         float[] scores(int n) {
-            if (scores.length < n) {
-                scores = new float[n];
-            }
-            return scores;
-        }
-
-        float[] acc = new float[0];
-        final float[] lanes = new float[Simd.L];
-        float[] tile = new float[0];
-
-        float[] tile(int n) {
-            if (tile.length < n) {
-                tile = new float[n];
-            }
-            return tile;
-        }
-
-        float[] acc(int n) {
-            if (acc.length < n) {
-                acc = new float[n];
-            }
-            return acc;
+            return scores = atLeast(scores, n);
         }
 
         float[] qh(int n) {
-            if (qh.length < n) {
-                qh = new float[n];
-            }
-            return qh;
+            return qh = atLeast(qh, n);
+        }
+
+        float[] acc(int n) {
+            return acc = atLeast(acc, n);
+        }
+
+        float[] tile(int n) {
+            return tile = atLeast(tile, n);
+        }
+
+        private static float[] atLeast(float[] a, int n) {
+            return a.length < n ? new float[n] : a;
         }
     }
 
