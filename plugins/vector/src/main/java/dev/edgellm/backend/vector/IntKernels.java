@@ -35,8 +35,9 @@ import jdk.incubator.vector.VectorOperators;
  *       offset, per activation block) and adds {@code lo_j * a_j + hi_j * a_{j+16}} for the 16
  *       bytes {@code v_j = lo_j + 16 hi_j}, computed without masking the low nibble as
  *       {@code v_j * a_j + hi_j * (a_{j+16} - 16 a_j)}: the caller passes the activations in that
- *       form ({@link VectorKernels#nibbleOperands}). Intermediate values may wrap, but the final
- *       value lies within +-32,512 (|a| <= 127), so 16-bit modular arithmetic gives it exactly.
+ *       form ({@link VectorKernels#nibbleOperands}). Intermediate values may
+ *       wrap, but the final value lies within +-32,512 (|a| <= 127), so 16-bit modular arithmetic
+ *       gives it exactly.
  *   <li><b>Q8_0</b> products {@code w * a} fit 16 bits (|w| <= 128, |a| <= 127) and so do sums of
  *       two; pairs are widened to 32-bit lanes and added there.
  *   <li><b>Scales</b>: the fp16 weight scale's bits are moved into a float's ({@code sign | (h &
@@ -67,23 +68,24 @@ final class IntKernels {
     /**
      * Constant vectors that start the tile kernels' chains of vector operations. C2 inlines a vector
      * operation without a type profile only when its receiver's class is exact at parse time: a
-     * constant, or the result of an operation on such a receiver (loads, static broadcasts and shape
-     * conversions are typed by their abstract class there, and so are loop-carried accumulators).
-     * So the gemm kernels root every chain in a constant ({@code ZS.broadcast(x)},
-     * {@code ZS.or(load)}, {@code LOW_BYTE.and(widened)}) and pass accumulators only as arguments
+     * constant, or the result of an operation on such a receiver. Loop-carried accumulators are not
+     * (a loop phi is typed by the abstract class). So the gemm kernels root those chains in a constant
+     * ({@code ZS.broadcast(x)}, {@code ZS.or(acc)}) and pass accumulators only as arguments
      * ({@code y.mul(v).add(acc)}, {@code NEG_ZERO.add(acc).intoArray(..)}). Without this, whether a
      * kernel compiled to vector code or to boxed fallbacks (10-30x slower) depended on which call
      * sites the interpreter had profiled before C2 compiled it: prompt processing on the 1B shape
-     * varied from 5 to 146 tokens/s from run to run. Not yet so: the Q8_0 tile kernel's 32-bit
-     * accumulators ({@code c00.add(..)}, rooting them would cost one more operation per add) and
-     * the decode kernels (their compile has not been seen to vary).
+     * varied from 5 to 146 tokens/s from run to run. The weight loads of the inner loops need no
+     * root: a load through a constant species is of its final vector class, and so is its widening
+     * ({@code -XX:+PrintInlining} shows the widening and the nibble shift bound statically, no type
+     * profile), and a root there cost two vector operations per 64 weights: prompt processing on
+     * the 1B shape ran 131 against 150 tokens/s with them (six interleaved runs). Not yet rooted:
+     * the Q8_0 tile kernel's 32-bit accumulators ({@code c00.add(..)}, rooting them would cost one
+     * more operation per add) and the decode kernels (their compile has not been seen to vary).
      */
-    private static final ShortVector LOW_BYTE = ShortVector.broadcast(S, (short) 0xFF);
     /** {@code x * 2^13} is {@code x << 13}: moves an fp16's bits to a float's (see Scales above). */
     private static final IntVector F16_SHIFT = IntVector.broadcast(I, 1 << 13);
-    /** Roots for exact-typed broadcasts ({@code ZS.broadcast(x)}) and loads ({@code ZS.or(load)}). */
+    /** Roots for exact-typed broadcasts ({@code ZS.broadcast(x)}) and accumulators ({@code ZS.or(acc)}). */
     private static final ShortVector ZS = ShortVector.zero(S);
-    private static final ByteVector ZB = ByteVector.zero(BR);
     private static final FloatVector ZF = FloatVector.zero(F);
     /** {@code -0.0f + x == x} for every float, -0.0 included. */
     private static final FloatVector NEG_ZERO = FloatVector.broadcast(F, -0.0f);
@@ -185,7 +187,7 @@ final class IntKernels {
             int q = b * QK;
             long w = p + 2L * R;
             for (int j = 0; j < 16; j++, w += R) {
-                ShortVector v = LOW_BYTE.and((ShortVector) ZB.or(ByteVector.fromMemorySegment(BR, ALL, w, LE)).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0));
+                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, w, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
                 ShortVector hi = v.lanewise(VectorOperators.LSHR, 4);
                 int k = q + j;
                 c0 = ZS.broadcast(xq[x0 + k]).mul(v).add(ZS.broadcast(xq[x0 + k + 16]).mul(hi)).add(c0);
@@ -193,7 +195,7 @@ final class IntKernels {
                 c2 = ZS.broadcast(xq[x2 + k]).mul(v).add(ZS.broadcast(xq[x2 + k + 16]).mul(hi)).add(c2);
                 c3 = ZS.broadcast(xq[x3 + k]).mul(v).add(ZS.broadcast(xq[x3 + k + 16]).mul(hi)).add(c3);
             }
-            ShortVector sc = ZS.or(ShortVector.fromMemorySegment(S, ALL, p, LE));
+            ShortVector sc = ShortVector.fromMemorySegment(S, ALL, p, LE);
             FloatVector d0 = F16_SHIFT.mul((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).and(F16_BITS)
                     .reinterpretAsFloats();
             FloatVector d1 = F16_SHIFT.mul((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).and(F16_BITS)
@@ -276,8 +278,8 @@ final class IntKernels {
             long w = p + 2L * R;
             long wn = pn + 2L * R;
             for (int j = 0; j < 16; j++, w += R, wn += R) {
-                ShortVector v = LOW_BYTE.and((ShortVector) ZB.or(ByteVector.fromMemorySegment(BR, ALL, w, LE)).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0));
-                ShortVector u = LOW_BYTE.and((ShortVector) ZB.or(ByteVector.fromMemorySegment(BR, ALL, wn, LE)).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0));
+                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, w, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+                ShortVector u = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, wn, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
                 ShortVector vh = v.lanewise(VectorOperators.LSHR, 4);
                 ShortVector uh = u.lanewise(VectorOperators.LSHR, 4);
                 int k = q + j;
@@ -298,8 +300,8 @@ final class IntKernels {
                 c3 = y.mul(v).add(z.mul(vh)).add(c3);
                 e3 = y.mul(u).add(z.mul(uh)).add(e3);
             }
-            ShortVector sc = ZS.or(ShortVector.fromMemorySegment(S, ALL, p, LE));
-            ShortVector sn = ZS.or(ShortVector.fromMemorySegment(S, ALL, pn, LE));
+            ShortVector sc = ShortVector.fromMemorySegment(S, ALL, p, LE);
+            ShortVector sn = ShortVector.fromMemorySegment(S, ALL, pn, LE);
             FloatVector d0 = F16_SHIFT.mul((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).and(F16_BITS)
                     .reinterpretAsFloats();
             FloatVector d1 = F16_SHIFT.mul((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).and(F16_BITS)
@@ -422,8 +424,8 @@ final class IntKernels {
             int q = b * QK;
             long w = p + 2L * R;
             for (int j = 0; j < QK; j += 2, w += 2L * R) {
-                ShortVector v = (ShortVector) ZB.or(ByteVector.fromMemorySegment(BR, ALL, w, LE)).convertShape(VectorOperators.B2S, S, 0);
-                ShortVector u = (ShortVector) ZB.or(ByteVector.fromMemorySegment(BR, ALL, w + R, LE)).convertShape(VectorOperators.B2S, S, 0);
+                ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, w, LE).convertShape(VectorOperators.B2S, S, 0);
+                ShortVector u = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, w + R, LE).convertShape(VectorOperators.B2S, S, 0);
                 int k = q + j;
                 ShortVector p0 = ZS.broadcast(xq[x0 + k]).mul(v).add(ZS.broadcast(xq[x0 + k + 1]).mul(u));
                 ShortVector p1 = ZS.broadcast(xq[x1 + k]).mul(v).add(ZS.broadcast(xq[x1 + k + 1]).mul(u));
@@ -438,7 +440,7 @@ final class IntKernels {
                 c30 = c30.add((IntVector) p3.convertShape(VectorOperators.S2I, I, 0));
                 c31 = c31.add((IntVector) p3.convertShape(VectorOperators.S2I, I, 1));
             }
-            ShortVector sc = ZS.or(ShortVector.fromMemorySegment(S, ALL, p, LE));
+            ShortVector sc = ShortVector.fromMemorySegment(S, ALL, p, LE);
             FloatVector d0 = F16_SHIFT.mul((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).and(F16_BITS)
                     .reinterpretAsFloats();
             FloatVector d1 = F16_SHIFT.mul((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).and(F16_BITS)
