@@ -35,7 +35,7 @@ import jdk.incubator.vector.VectorOperators;
  *       offset, per activation block) and adds {@code lo_j * a_j + hi_j * a_{j+16}} for the 16
  *       bytes {@code v_j = lo_j + 16 hi_j}, computed without masking the low nibble as
  *       {@code v_j * a_j + hi_j * (a_{j+16} - 16 a_j)}: the caller passes the activations in that
- *       form ({@link VectorKernels#nibbleOperands}). Intermediate values may
+ *       form ({@link VectorKernels#quantizeQ8_0}'s {@code nibbleForm}). Intermediate values may
  *       wrap, but the final value lies within +-32,512 (|a| <= 127), so 16-bit modular arithmetic
  *       gives it exactly.
  *   <li><b>Q8_0</b> products {@code w * a} fit 16 bits (|w| <= 128, |a| <= 127) and so do sums of
@@ -113,7 +113,7 @@ final class IntKernels {
     /**
      * One token: rows of groups {@code [g0, g1)} of the Q4_0 weight at {@code base} ({@code blocks}
      * block columns, records of {@code bb} bytes) dotted with activation quants {@code xq[x0..]} (in
-     * the form of {@link VectorKernels#nibbleOperands}),
+     * the form of {@link VectorKernels#quantizeQ8_0}'s {@code nibbleForm}),
      * scales {@code xd[s0..]} and offsets {@code xo[s0..]} ({@code -8 * sum} per block); row
      * {@code r}'s result to {@code out[o0 + r]} for {@code r < rows}.
      */

@@ -94,8 +94,8 @@ public final class VectorBackend extends CpuBackend {
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
 
     // Activations converted for the weight type at hand; reused across calls: rounded floats for
-    // float weights, Q8_0 quants (widened; also in the Q4_0 kernels' form), block scales and Q4_0
-    // offsets for the integer kernels.
+    // float weights; for the integer kernels Q8_0 quants (widened; x4: in the Q4_0 kernels' form, for
+    // Q4_0 weights), block scales and Q4_0 offsets.
     private float[] xs = new float[0];
     private short[] xq = new short[0];
     private short[] x4 = new short[0];
@@ -251,9 +251,16 @@ public final class VectorBackend extends CpuBackend {
         PackedWeight w = ws[0];
         int cols = w.cols();
         int total = Math.multiplyExact(n, cols);
-        if (xq.length < total) {
+        // each array grows when a product needs it: a Q4_0 model never allocates xq (its quants go
+        // to x4 in the kernels' form), others never x4
+        if (w.type() == GgmlType.Q4_0) {
+            if (x4.length < total) {
+                x4 = new short[total];
+            }
+        } else if (xq.length < total) {
             xq = new short[total];
-            x4 = new short[total];
+        }
+        if (xd.length < total / QK) {
             xd = new float[total / QK];
             xo = new short[total / QK];
         }
@@ -267,10 +274,29 @@ public final class VectorBackend extends CpuBackend {
         } else {
             pool.parallelFor(n, 1, quantize);
         }
-        // decode: a task takes row groups; prompt batches: pairs of row groups (gemm2x4); the
-        // weights' units are numbered one after another
-        int units = packed.set(ws, k, outs, n);
+        // decode: a task takes row groups; prompt batches: pairs of row groups (gemm2x4) times token
+        // parts (tokenParts); the weights' units are numbered one after another
+        int units = packed.set(ws, k, outs, n, pool.threads());
         pool.parallelFor(units, n == 1 ? MATVEC_GRAIN : 1, packed);
+    }
+
+    /** Units of a batched product per thread that {@link #tokenParts} aims at. */
+    static final int UNITS_PER_THREAD = 32;
+
+    /**
+     * Token parts of a batched product over {@code pairs} pairs of row groups: enough units (pairs
+     * times parts) for {@link #UNITS_PER_THREAD} per thread, so the parallel loop's last chunks are
+     * small against the product and the first thread to finish waits little for the other (on the
+     * 1B shape at 128 tokens a pair of the down projection is ~1 ms of work, and there are 18); at
+     * most the batch's whole 4-token tiles. Only the split changes: every (row, token) value comes
+     * from the same kernel over the same column chunks, so results do not depend on it.
+     */
+    static int tokenParts(int pairs, int n, int threads) {
+        if (threads <= 1 || pairs <= 0) {
+            return 1;
+        }
+        int want = (UNITS_PER_THREAD * threads + pairs - 1) / pairs;
+        return Math.max(1, Math.min(n / 4, want));
     }
 
     /** Converts the activations for float {@code type}: f16/bf16-rounded, or f32, zero-padded to {@code stride}. */
@@ -310,10 +336,9 @@ public final class VectorBackend extends CpuBackend {
         @Override
         public void run(int from, int to) {
             for (int t = from; t < to; t++) {
-                VectorKernels.quantizeQ8_0(x, t * cols, cols, xq, xd, xo);
-                if (type == GgmlType.Q4_0) {
-                    VectorKernels.nibbleOperands(xq, t * cols, cols, x4);
-                } else if (type == GgmlType.Q5_0) {
+                // Q4_0 takes the quants in its kernels' form (quantizeQ8_0's nibbleForm)
+                VectorKernels.quantizeQ8_0(x, t * cols, cols, type == GgmlType.Q4_0 ? x4 : xq, xd, xo, type == GgmlType.Q4_0);
+                if (type == GgmlType.Q5_0) {
                     Q5_0Kernels.operands(xq, t * cols, cols, x5, xo5);
                 }
             }
@@ -322,28 +347,36 @@ public final class VectorBackend extends CpuBackend {
 
     /**
      * Q4_0/Q8_0 products of a {@link PackedWeight}: for one token over row groups
-     * {@code [from, to)} ({@code matvec*}); for a batch over pairs of row groups {@code [from, to)},
-     * each pair meeting the tokens four at a time ({@code gemm2x4Q4_0Q8_0}, or {@code gemm4*} per
-     * group), the rest one at a time ({@code matvec*}).
+     * {@code [from, to)} ({@code matvec*}); for a batch over units {@code [from, to)}, a unit being
+     * a pair of row groups and a part of the batch's 4-token tiles ({@link #tokenParts}), each pair
+     * meeting its part's tokens four at a time ({@code gemm2x4Q4_0Q8_0}, or {@code gemm4*} per
+     * group); the tokens past the last whole tile one at a time ({@code matvec*}, with the last part).
      */
     private final class PackedTask implements WorkerPool.RangeTask {
         private PackedWeight[] ws;
         private float[][] outs;
         private int k;
         private int n;
+        /** Token parts of a batch: a unit is one pair of row groups and one part ({@link #tokenParts}). */
+        private int parts;
         /** {@code start[i]}: the first unit (row group, or pair of groups for a batch) of weight {@code i}. */
         private final int[] start = new int[MAX_SHARED + 1];
 
         /** Sets up a pass; returns the number of units. */
-        int set(PackedWeight[] ws, int k, float[][] outs, int n) {
+        int set(PackedWeight[] ws, int k, float[][] outs, int n, int threads) {
             this.ws = ws;
             this.outs = outs;
             this.k = k;
             this.n = n;
+            int pairs = 0;
+            for (int i = 0; i < k; i++) {
+                pairs += (ws[i].groups() + 1) / 2;
+            }
+            this.parts = n == 1 ? 1 : tokenParts(pairs, n, threads);
             start[0] = 0;
             for (int i = 0; i < k; i++) {
                 int groups = ws[i].groups();
-                start[i + 1] = start[i] + (n == 1 ? groups : (groups + 1) / 2);
+                start[i + 1] = start[i] + (n == 1 ? groups : (groups + 1) / 2 * parts);
             }
             return start[k];
         }
@@ -381,22 +414,30 @@ public final class VectorBackend extends CpuBackend {
                 }
                 return;
             }
-            // prompt batches: row groups in pairs (a task's range is in pairs, see matmul), columns in
-            // chunks so a chunk's activations for the whole batch stay in L2 while the pairs pass
+            // prompt batches: units are (pair of row groups, token part), pair-major, so a range's
+            // consecutive units reuse the pair's weights from cache; columns in chunks so a chunk's
+            // activations for the batch stay in L2 while the units pass
             int groups = w.groups();
             int chunk = Gemm.chunk(cols) / QK;
-            // the tile kernels add each column chunk to out: start the rows of this range at zero
-            int r0 = 2 * from * Simd.R;
-            int r1 = Math.min(rows, 2 * to * Simd.R);
-            for (int t = 0; t < n - n % 4; t++) {
-                java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
+            int tiles = n / 4;
+            int parts = this.parts;
+            // the tile kernels add each column chunk to out: start this range's rows and tokens at zero
+            for (int unit = from; unit < to; unit++) {
+                int pair = unit / parts;
+                int part = unit % parts;
+                int r0 = 2 * pair * Simd.R;
+                int r1 = Math.min(rows, r0 + 2 * Simd.R);
+                for (int t = 4 * (part * tiles / parts); t < 4 * ((part + 1) * tiles / parts); t++) {
+                    java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
+                }
             }
             for (int b0 = 0; b0 < blocks; b0 += chunk) {
                 int b1 = Math.min(blocks, b0 + chunk);
-                for (int pair = from; pair < to; pair++) {
-                    int g = 2 * pair;
+                for (int unit = from; unit < to; unit++) {
+                    int g = 2 * (unit / parts);
+                    int part = unit % parts;
                     int g1 = Math.min(g + 2, groups);
-                    for (int t = 0; t + 4 <= n; t += 4) {
+                    for (int t = 4 * (part * tiles / parts), tEnd = 4 * ((part + 1) * tiles / parts); t < tEnd; t += 4) {
                         if (q4 && g + 1 < groups) {
                             IntKernels.gemm2x4Q4_0Q8_0(base, blocks, bb, cols, q, t * cols, d, o, t * blocks, out, t * rows, rows, g, b0, b1);
                             continue;
@@ -416,11 +457,14 @@ public final class VectorBackend extends CpuBackend {
                     }
                 }
             }
-            // tokens past the last whole 4-token tile, one at a time over all columns
-            for (int pair = from; pair < to; pair++) {
-                int g = 2 * pair;
+            // tokens past the last whole 4-token tile, one at a time over all columns (the last part's)
+            for (int unit = from; unit < to; unit++) {
+                if (unit % parts != parts - 1) {
+                    continue;
+                }
+                int g = 2 * (unit / parts);
                 int g1 = Math.min(g + 2, groups);
-                for (int t = n - n % 4; t < n; t++) {
+                for (int t = 4 * tiles; t < n; t++) {
                     if (q5) {
                         Q5_0Kernels.matvecQ5_0Q8_0(base, blocks, bb, q, t * blocks * Q5_0Kernels.OPS, d, o, t * blocks, out, t * rows, rows, g, g1);
                     } else if (q4) {

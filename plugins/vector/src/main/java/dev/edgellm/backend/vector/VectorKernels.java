@@ -23,6 +23,15 @@ final class VectorKernels {
     /** Doubles with half of {@link Simd#L} lanes: a float vector widens into two of them. */
     private static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED.withShape(F.vectorShape());
 
+    /** Half a Q8_0 block: the Q4_0 nibble form pairs element {@code j} with {@code j + HALF}. */
+    private static final int HALF = QK / 2;
+
+    static {
+        if (HALF % L != 0) {
+            throw new ExceptionInInitializerError("a half block of " + HALF + " must hold whole vectors of " + L + " floats");
+        }
+    }
+
     private VectorKernels() {}
 
     // ---- activations ---------------------------------------------------------------------------------
@@ -33,8 +42,15 @@ final class VectorKernels {
      * same indexes of {@code xq}, each block's scale
      * (the fp16 value, as a float) in {@code xd}, and {@code -8 * sum(quants)} per block in
      * {@code xo} (the Q4_0 nibbles' offset; |sum| <= 32 * 127, so it fits a short).
+     *
+     * <p>With {@code nibbleForm}, the quants are written in the Q4_0 kernels' form: per block,
+     * elements {@code j < 16} stay {@code a_j}, elements {@code 16 + j} become
+     * {@code a_{16+j} - 16 a_j}, so that a weight byte {@code v = lo + 16 hi} contributes
+     * {@code lo a_j + hi a_{16+j}} as {@code v a_j + hi (a_{16+j} - 16 a_j)} without masking its low
+     * nibble (|value| <= 2159; computed on the exact integer floats).
      */
-    static void quantizeQ8_0(float[] x, int from, int n, short[] xq, float[] xd, short[] xo) {
+    static void quantizeQ8_0(float[] x, int from, int n, short[] xq, float[] xd, short[] xo, boolean nibbleForm) {
+        float coefficient = nibbleForm ? 16f : 0f;
         for (int blk = from / QK; blk < (from + n) / QK; blk++) {
             int base = blk * QK;
             FloatVector amaxV = FloatVector.zero(F);
@@ -46,28 +62,16 @@ final class VectorKernels {
             float id = d != 0f ? 1f / d : 0f;
             xd[blk] = Float.float16ToFloat(Float.floatToFloat16(d));
             FloatVector sum = FloatVector.zero(F);
-            for (int j = 0; j < QK; j += L) {
-                FloatVector q = FloatVector.fromArray(F, x, base + j).mul(id).add(ROUND_MAGIC).sub(ROUND_MAGIC);
-                sum = sum.add(q);
-                ((ShortVector) q.convertShape(VectorOperators.F2S, SH, 0)).intoArray(xq, base + j);
+            // element j of the block's first half with element 16 + j (L <= 16 lanes)
+            for (int j = 0; j < HALF; j += L) {
+                FloatVector q0 = FloatVector.fromArray(F, x, base + j).mul(id).add(ROUND_MAGIC).sub(ROUND_MAGIC);
+                FloatVector q1 = FloatVector.fromArray(F, x, base + HALF + j).mul(id).add(ROUND_MAGIC).sub(ROUND_MAGIC);
+                sum = sum.add(q0).add(q1);
+                ((ShortVector) q0.convertShape(VectorOperators.F2S, SH, 0)).intoArray(xq, base + j);
+                ((ShortVector) q0.mul(-coefficient).add(q1).convertShape(VectorOperators.F2S, SH, 0)).intoArray(xq, base + HALF + j);
             }
             // integers below 2^24: exact in any order
             xo[blk] = (short) (-8 * (int) sum.reduceLanes(VectorOperators.ADD));
-        }
-    }
-
-    /**
-     * The Q4_0 kernels' form of activation quants {@code [from, from+n)}: per 32-element block, elements
-     * {@code j < 16} stay {@code a_j}, elements {@code 16 + j} become {@code a_{16+j} - 16 a_j}, so
-     * that a weight byte {@code v = lo + 16 hi} contributes {@code lo a_j + hi a_{16+j}} as
-     * {@code v a_j + hi (a_{16+j} - 16 a_j)} without masking its low nibble (|value| <= 2159).
-     */
-    static void nibbleOperands(short[] xq, int from, int n, short[] x4) {
-        for (int b = from; b < from + n; b += QK) {
-            for (int j = 0; j < 16; j++) {
-                x4[b + j] = xq[b + j];
-                x4[b + 16 + j] = (short) (xq[b + 16 + j] - 16 * xq[b + j]);
-            }
         }
     }
 

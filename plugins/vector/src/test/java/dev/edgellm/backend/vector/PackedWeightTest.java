@@ -216,7 +216,9 @@ class PackedWeightTest {
 
     /**
      * Every (row, token) product of the integer kernels is the scalar oracle's float, bit for bit:
-     * partial row groups, 4-token tiles and leftover tokens, one and two threads.
+     * partial row groups, 4-token tiles and leftover tokens, one to three threads (with several
+     * threads a batch's tiles are split into parts across pairs of row groups, see
+     * {@code VectorBackend.tokenParts}: n=17 on 130 rows makes four parts).
      */
     @ParameterizedTest(name = "{0} {1}x{2} n={3}")
     @MethodSource("oracleCases")
@@ -230,7 +232,7 @@ class PackedWeightTest {
             x[40] = 3e4f;
         }
         float[] want = matmul(new ScalarBackend(1), t, x, n, rows, cols);
-        for (int threads : new int[] {1, 2}) {
+        for (int threads : new int[] {1, 2, 3}) {
             float[] got = matmul(new VectorBackend(threads), t, x, n, rows, cols);
             for (int i = 0; i < want.length; i++) {
                 if (Float.floatToRawIntBits(want[i]) != Float.floatToRawIntBits(got[i])) {
@@ -245,7 +247,7 @@ class PackedWeightTest {
         List<Arguments> cases = new ArrayList<>();
         for (GgmlType type : List.of(GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q5_0)) {
             for (int[] shape : new int[][] {{1, 32}, {7, 64}, {33, 1152}, {130, 256}, {64, 4992}}) {
-                for (int n : new int[] {1, 4, 6, 9}) {
+                for (int n : new int[] {1, 4, 6, 9, 17}) {
                     cases.add(Arguments.of(type, shape[0], shape[1], n));
                 }
             }

@@ -114,7 +114,7 @@ class VectorKernelConformanceTest extends AbstractBackendConformanceTest {
         return out;
     }
 
-    /** The vector quantizer must reproduce Codecs.quantizeQ8_0 bit for bit (scales and quants). */
+    /** The vector quantizer must reproduce Codecs.quantizeQ8_0 bit for bit (scales and quants), also in the Q4_0 kernels' form. */
     @Test
     void quantizeQ8_0IsExact() {
         SplittableRandom rnd = new SplittableRandom(42);
@@ -133,18 +133,23 @@ class VectorKernelConformanceTest extends AbstractBackendConformanceTest {
         byte[] q = new byte[n];
         float[] d = new float[n / 32];
         Codecs.quantizeQ8_0(x, 0, n, d, 0, q, 0);
-        short[] gotQ = new short[n];
-        float[] gotD = new float[n / 32];
-        short[] gotO = new short[n / 32];
-        VectorKernels.quantizeQ8_0(x, 0, n, gotQ, gotD, gotO);
-        assertArrayEquals(d, gotD);
-        for (int b = 0; b < n / 32; b++) {
-            int sum = 0;
-            for (int j = 0; j < 32; j++) {
-                assertEquals(q[b * 32 + j], gotQ[b * 32 + j], "quant " + (b * 32 + j));
-                sum += q[b * 32 + j];
+        for (boolean nibbleForm : new boolean[] {false, true}) {
+            short[] gotQ = new short[n];
+            float[] gotD = new float[n / 32];
+            short[] gotO = new short[n / 32];
+            VectorKernels.quantizeQ8_0(x, 0, n, gotQ, gotD, gotO, nibbleForm);
+            assertArrayEquals(d, gotD);
+            for (int b = 0; b < n / 32; b++) {
+                int sum = 0;
+                for (int j = 0; j < 32; j++) {
+                    int i = b * 32 + j;
+                    // the Q4_0 kernels' form: a_{16+j} - 16 a_j in the second half
+                    int want = nibbleForm && j >= 16 ? q[i] - 16 * q[i - 16] : q[i];
+                    assertEquals(want, gotQ[i], "quant " + i + (nibbleForm ? " (nibble form)" : ""));
+                    sum += q[i];
+                }
+                assertEquals(-8 * sum, gotO[b], "offset of block " + b);
             }
-            assertEquals(-8 * sum, gotO[b], "offset of block " + b);
         }
     }
 
