@@ -35,7 +35,7 @@ final class Gemma3Forward implements ForwardPass {
     }
 
     @Override
-    public void layer(Session s, int l, int n) {
+    public void attend(Session s, int l, int n) {
         Backend b = s.backend;
         int dim = c.dim();
         int pos = s.position;
@@ -59,6 +59,13 @@ final class Gemma3Forward implements ForwardPass {
         // append to the KV cache (ring buffer on sliding layers), then attention
         b.kvStore(s.kv, l, s.k, s.v, pos, n);
         b.attention(s.q, s.kv, l, pos, n, spec, s.att);
+    }
+
+    @Override
+    public void finish(Session s, int l, int n) {
+        Backend b = s.backend;
+        int dim = c.dim();
+        LayerWeights lw = w.layers()[l];
 
         // output projection, post-attention rmsnorm, residual
         b.matmul(lw.wo(), s.att, s.xb, n);

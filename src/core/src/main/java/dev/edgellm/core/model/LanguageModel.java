@@ -121,13 +121,13 @@ public final class LanguageModel implements AutoCloseable {
 
     /** Runs one batch, then the output head: logits of the last token, or of every token. */
     void forward(Session s, int[] tokens, int n, Session.LogitsConsumer every, int indexBase) {
-        pass.forward(s, tokens, n);
+        int last = pass.forward(s, tokens, n, every == null);
         s.position += n;
         int dim = config.dim();
         int vocab = config.vocabSize();
         // output projection (tied to the token embedding when the file has no output.weight)
         if (every == null) {
-            backend.copy(s.x, (n - 1) * dim, s.rows, 0, dim);
+            backend.copy(s.x, last * dim, s.rows, 0, dim);
             backend.matmul(weights.output(), s.rows, s.logits, 1);
             backend.read(s.logits, 0, s.hostLogits, 0, vocab);
             return;

@@ -32,7 +32,7 @@ final class LlamaForward implements ForwardPass {
     }
 
     @Override
-    public void layer(Session s, int l, int n) {
+    public void attend(Session s, int l, int n) {
         Backend b = s.backend;
         int dim = c.dim();
         int pos = s.position;
@@ -52,6 +52,13 @@ final class LlamaForward implements ForwardPass {
         // append to the KV cache, then causal attention over it
         b.kvStore(s.kv, l, s.k, s.v, pos, n);
         b.attention(s.q, s.kv, l, pos, n, spec, s.att);
+    }
+
+    @Override
+    public void finish(Session s, int l, int n) {
+        Backend b = s.backend;
+        int dim = c.dim();
+        LayerWeights lw = w.layers()[l];
 
         // output projection, residual
         b.matmul(lw.wo(), s.att, s.xb, n);

@@ -9,7 +9,10 @@ import java.util.Arrays;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** Running a model block by block gives exactly the hidden states of the whole forward pass. */
+/**
+ * Running a model block by block gives exactly the hidden states of the whole forward pass, and a
+ * pass that finishes only the last token gives exactly that token's.
+ */
 class LayerStepperTest {
 
     @ParameterizedTest
@@ -20,9 +23,22 @@ class LayerStepperTest {
             int n = tokens.length;
             int dim = m.config().dim();
             float[] whole = new float[n * dim];
+            float[] lastLogits;
             try (Session s = m.newSession(64, 64)) {
-                s.ingest(tokens);
+                // every position's logits wanted: the last block runs for every token
+                float[][] logits = new float[n][];
+                s.ingest(tokens, 0, n, (i, l) -> logits[i] = l.clone());
                 b.read(s.x, 0, whole, 0, n * dim);   // the final norm's output, one batch
+                lastLogits = logits[n - 1];
+            }
+            try (Session s = m.newSession(64, 64)) {
+                // only the last token's: the last block finishes that token alone, in row 0; its
+                // hidden state and logits are the full pass's, bit for bit
+                float[] logits = s.ingest(tokens);
+                float[] row = new float[dim];
+                b.read(s.x, 0, row, 0, dim);
+                assertArrayEquals(Arrays.copyOfRange(whole, (n - 1) * dim, n * dim), row, name + ": last token's hidden state");
+                assertArrayEquals(lastLogits, logits, name + ": last token's logits");
             }
             float[] x = new float[n * dim];
             try (LayerStepper st = new LayerStepper(m, 64, 5)) {   // other batches: 5, 5, 5, ...
