@@ -78,14 +78,22 @@ final class IntKernels {
      * root: a load through a constant species is of its final vector class, and so is its widening
      * ({@code -XX:+PrintInlining} shows the widening and the nibble shift bound statically, no type
      * profile), and a root there cost two vector operations per 64 weights: prompt processing on
-     * the 1B shape ran 131 against 150 tokens/s with them (six interleaved runs). Not yet rooted:
-     * the Q8_0 tile kernel's 32-bit accumulators ({@code c00.add(..)}, rooting them would cost one
-     * more operation per add) and the decode kernels (their compile has not been seen to vary).
+     * the 1B shape ran 131 against 150 tokens/s with them (six interleaved runs). The decode
+     * kernels ({@code matvec*}) are rooted the same way: unrooted, {@code matvecQ4_0Q8_0} came out
+     * with boxed fallbacks in one JVM of seven once the prompt path also called it for the last
+     * block's last token (a 1B prompt at 61 tokens/s, JFR: {@code ShortVector.lanewiseTemplate} and
+     * {@code add} under it). A 32-bit accumulator takes the widened sums as its receiver
+     * ({@code pair.convertShape(S2I..).add(c)}: free), and a loop's result is rooted once per block
+     * ({@code ZI.or(c)}, {@code ZS.or(lo)}). An accumulator starts from an operation's result
+     * ({@code IntVector.zero(I)}, {@code ZS.broadcast(x)}), never from a constant vector itself: a
+     * loop phi that merges a constant object with vector results cannot be unboxed, and every
+     * iteration then allocated (decode at 4 tokens/s).
      */
     /** {@code x * 2^13} is {@code x << 13}: moves an fp16's bits to a float's (see Scales above). */
     private static final IntVector F16_SHIFT = IntVector.broadcast(I, 1 << 13);
     /** Roots for exact-typed broadcasts ({@code ZS.broadcast(x)}) and accumulators ({@code ZS.or(acc)}). */
     private static final ShortVector ZS = ShortVector.zero(S);
+    private static final IntVector ZI = IntVector.zero(I);
     private static final FloatVector ZF = FloatVector.zero(F);
     /** {@code -0.0f + x == x} for every float, -0.0 included. */
     private static final FloatVector NEG_ZERO = FloatVector.broadcast(F, -0.0f);
@@ -124,33 +132,33 @@ final class IntKernels {
             FloatVector a1 = FloatVector.zero(F);
             long p = base + (long) g * blocks * bb;
             for (int b = 0; b < blocks; b++, p += bb) {
-                ShortVector lo = ShortVector.broadcast(S, xo[s0 + b]);
+                ShortVector lo = ZS.broadcast(xo[s0 + b]);
                 ShortVector hi = ShortVector.zero(S);
                 int q = x0 + b * QK;
                 long w = p + 2L * R;
                 for (int j = 0; j < 16; j++, w += R) {
                     ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, w, LE).convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-                    lo = lo.add(v.mul(xq[q + j]));
-                    hi = hi.add(v.lanewise(VectorOperators.LSHR, 4).mul(xq[q + j + 16]));
+                    lo = ZS.broadcast(xq[q + j]).mul(v).add(lo);
+                    hi = ZS.broadcast(xq[q + j + 16]).mul(v.lanewise(VectorOperators.LSHR, 4)).add(hi);
                 }
-                ShortVector isum = lo.add(hi);
+                ShortVector isum = ZS.or(lo).add(hi);
                 ShortVector sc = ShortVector.fromMemorySegment(S, ALL, p, LE);
                 float m = xd[s0 + b] * P112;
-                FloatVector d0 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                FloatVector d0 = F16_SHIFT.mul((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).and(F16_BITS)
                         .reinterpretAsFloats();
-                FloatVector d1 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                FloatVector d1 = F16_SHIFT.mul((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).and(F16_BITS)
                         .reinterpretAsFloats();
-                a0 = a0.add(((FloatVector) isum.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m)));
-                a1 = a1.add(((FloatVector) isum.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m)));
+                a0 = ZF.broadcast(m).mul(d0).mul((FloatVector) isum.convertShape(VectorOperators.S2F, F, 0)).add(a0);
+                a1 = ZF.broadcast(m).mul(d1).mul((FloatVector) isum.convertShape(VectorOperators.S2F, F, 1)).add(a1);
             }
             int n = Math.min(R, rows - g * R);
             int o = o0 + g * R;
             if (n == R) {
-                a0.intoArray(out, o);
-                a1.intoArray(out, o + L);
+                NEG_ZERO.add(a0).intoArray(out, o);
+                NEG_ZERO.add(a1).intoArray(out, o + L);
             } else {
-                a0.intoArray(out, o, F.indexInRange(0, n));
-                a1.intoArray(out, o + L, F.indexInRange(L, n));
+                NEG_ZERO.add(a0).intoArray(out, o, F.indexInRange(0, n));
+                NEG_ZERO.add(a1).intoArray(out, o + L, F.indexInRange(L, n));
             }
         }
     }
@@ -373,27 +381,27 @@ final class IntKernels {
                 for (int j = 0; j < QK; j += 2, w += 2L * R) {
                     ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, w, LE).convertShape(VectorOperators.B2S, S, 0);
                     ShortVector u = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, w + R, LE).convertShape(VectorOperators.B2S, S, 0);
-                    ShortVector pair = v.mul(xq[q + j]).add(u.mul(xq[q + j + 1]));
-                    c0 = c0.add((IntVector) pair.convertShape(VectorOperators.S2I, I, 0));
-                    c1 = c1.add((IntVector) pair.convertShape(VectorOperators.S2I, I, 1));
+                    ShortVector pair = ZS.broadcast(xq[q + j]).mul(v).add(ZS.broadcast(xq[q + j + 1]).mul(u));
+                    c0 = ((IntVector) pair.convertShape(VectorOperators.S2I, I, 0)).add(c0);
+                    c1 = ((IntVector) pair.convertShape(VectorOperators.S2I, I, 1)).add(c1);
                 }
                 ShortVector sc = ShortVector.fromMemorySegment(S, ALL, p, LE);
                 float m = xd[s0 + b] * P112;
-                FloatVector d0 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                FloatVector d0 = F16_SHIFT.mul((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).and(F16_BITS)
                         .reinterpretAsFloats();
-                FloatVector d1 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                FloatVector d1 = F16_SHIFT.mul((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).and(F16_BITS)
                         .reinterpretAsFloats();
-                a0 = a0.add(((FloatVector) c0.convert(VectorOperators.I2F, 0)).mul(d0.mul(m)));
-                a1 = a1.add(((FloatVector) c1.convert(VectorOperators.I2F, 0)).mul(d1.mul(m)));
+                a0 = ZF.broadcast(m).mul(d0).mul((FloatVector) ZI.or(c0).convert(VectorOperators.I2F, 0)).add(a0);
+                a1 = ZF.broadcast(m).mul(d1).mul((FloatVector) ZI.or(c1).convert(VectorOperators.I2F, 0)).add(a1);
             }
             int n = Math.min(R, rows - g * R);
             int o = o0 + g * R;
             if (n == R) {
-                a0.intoArray(out, o);
-                a1.intoArray(out, o + L);
+                NEG_ZERO.add(a0).intoArray(out, o);
+                NEG_ZERO.add(a1).intoArray(out, o + L);
             } else {
-                a0.intoArray(out, o, F.indexInRange(0, n));
-                a1.intoArray(out, o + L, F.indexInRange(L, n));
+                NEG_ZERO.add(a0).intoArray(out, o, F.indexInRange(0, n));
+                NEG_ZERO.add(a1).intoArray(out, o + L, F.indexInRange(L, n));
             }
         }
     }
@@ -431,14 +439,14 @@ final class IntKernels {
                 ShortVector p1 = ZS.broadcast(xq[x1 + k]).mul(v).add(ZS.broadcast(xq[x1 + k + 1]).mul(u));
                 ShortVector p2 = ZS.broadcast(xq[x2 + k]).mul(v).add(ZS.broadcast(xq[x2 + k + 1]).mul(u));
                 ShortVector p3 = ZS.broadcast(xq[x3 + k]).mul(v).add(ZS.broadcast(xq[x3 + k + 1]).mul(u));
-                c00 = c00.add((IntVector) p0.convertShape(VectorOperators.S2I, I, 0));
-                c01 = c01.add((IntVector) p0.convertShape(VectorOperators.S2I, I, 1));
-                c10 = c10.add((IntVector) p1.convertShape(VectorOperators.S2I, I, 0));
-                c11 = c11.add((IntVector) p1.convertShape(VectorOperators.S2I, I, 1));
-                c20 = c20.add((IntVector) p2.convertShape(VectorOperators.S2I, I, 0));
-                c21 = c21.add((IntVector) p2.convertShape(VectorOperators.S2I, I, 1));
-                c30 = c30.add((IntVector) p3.convertShape(VectorOperators.S2I, I, 0));
-                c31 = c31.add((IntVector) p3.convertShape(VectorOperators.S2I, I, 1));
+                c00 = ((IntVector) p0.convertShape(VectorOperators.S2I, I, 0)).add(c00);
+                c01 = ((IntVector) p0.convertShape(VectorOperators.S2I, I, 1)).add(c01);
+                c10 = ((IntVector) p1.convertShape(VectorOperators.S2I, I, 0)).add(c10);
+                c11 = ((IntVector) p1.convertShape(VectorOperators.S2I, I, 1)).add(c11);
+                c20 = ((IntVector) p2.convertShape(VectorOperators.S2I, I, 0)).add(c20);
+                c21 = ((IntVector) p2.convertShape(VectorOperators.S2I, I, 1)).add(c21);
+                c30 = ((IntVector) p3.convertShape(VectorOperators.S2I, I, 0)).add(c30);
+                c31 = ((IntVector) p3.convertShape(VectorOperators.S2I, I, 1)).add(c31);
             }
             ShortVector sc = ShortVector.fromMemorySegment(S, ALL, p, LE);
             FloatVector d0 = F16_SHIFT.mul((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).and(F16_BITS)
@@ -446,14 +454,14 @@ final class IntKernels {
             FloatVector d1 = F16_SHIFT.mul((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).and(F16_BITS)
                     .reinterpretAsFloats();
             float m0 = xd[s0 + b] * P112, m1 = xd[s1 + b] * P112, m2 = xd[s2 + b] * P112, m3 = xd[s3 + b] * P112;
-            a00 = ZF.broadcast(m0).mul(d0).mul((FloatVector) c00.convert(VectorOperators.I2F, 0)).add(a00);
-            a01 = ZF.broadcast(m0).mul(d1).mul((FloatVector) c01.convert(VectorOperators.I2F, 0)).add(a01);
-            a10 = ZF.broadcast(m1).mul(d0).mul((FloatVector) c10.convert(VectorOperators.I2F, 0)).add(a10);
-            a11 = ZF.broadcast(m1).mul(d1).mul((FloatVector) c11.convert(VectorOperators.I2F, 0)).add(a11);
-            a20 = ZF.broadcast(m2).mul(d0).mul((FloatVector) c20.convert(VectorOperators.I2F, 0)).add(a20);
-            a21 = ZF.broadcast(m2).mul(d1).mul((FloatVector) c21.convert(VectorOperators.I2F, 0)).add(a21);
-            a30 = ZF.broadcast(m3).mul(d0).mul((FloatVector) c30.convert(VectorOperators.I2F, 0)).add(a30);
-            a31 = ZF.broadcast(m3).mul(d1).mul((FloatVector) c31.convert(VectorOperators.I2F, 0)).add(a31);
+            a00 = ZF.broadcast(m0).mul(d0).mul((FloatVector) ZI.or(c00).convert(VectorOperators.I2F, 0)).add(a00);
+            a01 = ZF.broadcast(m0).mul(d1).mul((FloatVector) ZI.or(c01).convert(VectorOperators.I2F, 0)).add(a01);
+            a10 = ZF.broadcast(m1).mul(d0).mul((FloatVector) ZI.or(c10).convert(VectorOperators.I2F, 0)).add(a10);
+            a11 = ZF.broadcast(m1).mul(d1).mul((FloatVector) ZI.or(c11).convert(VectorOperators.I2F, 0)).add(a11);
+            a20 = ZF.broadcast(m2).mul(d0).mul((FloatVector) ZI.or(c20).convert(VectorOperators.I2F, 0)).add(a20);
+            a21 = ZF.broadcast(m2).mul(d1).mul((FloatVector) ZI.or(c21).convert(VectorOperators.I2F, 0)).add(a21);
+            a30 = ZF.broadcast(m3).mul(d0).mul((FloatVector) ZI.or(c30).convert(VectorOperators.I2F, 0)).add(a30);
+            a31 = ZF.broadcast(m3).mul(d1).mul((FloatVector) ZI.or(c31).convert(VectorOperators.I2F, 0)).add(a31);
         }
         int n = an;
         int o = ao;
