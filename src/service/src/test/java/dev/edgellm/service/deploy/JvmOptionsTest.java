@@ -77,6 +77,14 @@ class JvmOptionsTest {
     }
 
     @Test
+    void theLauncherAndTheImageBothLimitGlibcToOneMallocArena() throws IOException {
+        String launcher = Files.readString(PROJECT.resolve("edgellm"));
+        assertTrue(launcher.contains("export MALLOC_ARENA_MAX=\"${MALLOC_ARENA_MAX:-1}\""), "./edgellm sets MALLOC_ARENA_MAX=1 unless given");
+        String docker = Files.readString(PROJECT.resolve("src/service/src/main/docker/Dockerfile.jvm"));
+        assertTrue(Pattern.compile("(?m)^\\s+MALLOC_ARENA_MAX=1 \\\\$").matcher(docker).find(), "Dockerfile.jvm sets MALLOC_ARENA_MAX=1");
+    }
+
+    @Test
     void theManifestsSetNoJvmOptionsOfTheirOwn() throws IOException {
         try (Stream<Path> s = Files.walk(PROJECT.resolve("k8s"))) {
             for (Path f : s.filter(Files::isRegularFile).toList()) {
