@@ -67,6 +67,11 @@ final class Q5_0Kernels {
     static final int WORDS = 10;
     /** Operand shorts per activation block ({@link #operands}): four per word. */
     static final int OPS = 4 * WORDS;
+    /** Roots of the kernels' chains of vector operations, as in {@link IntKernels} (see there why). */
+    private static final ShortVector ZS = ShortVector.zero(S);
+    private static final FloatVector ZF = FloatVector.zero(F);
+    private static final FloatVector NEG_ZERO = FloatVector.broadcast(F, -0.0f);
+    private static final IntVector F16_SHIFT = IntVector.broadcast(I, 1 << 13);
 
     private Q5_0Kernels() {}
 
@@ -156,37 +161,41 @@ final class Q5_0Kernels {
             FloatVector a1 = FloatVector.zero(F);
             long p = base + (long) g * blocks * bb;
             for (int b = 0; b < blocks; b++, p += bb) {
-                ShortVector c = ShortVector.broadcast(S, xo5[2 * (s0 + b)]);
-                ShortVector e = ShortVector.broadcast(S, xo5[2 * (s0 + b) + 1]);
+                ShortVector c = ZS.broadcast(xo5[2 * (s0 + b)]);
+                ShortVector e = ZS.broadcast(xo5[2 * (s0 + b) + 1]);
                 int q = x0 + b * OPS;
                 long w = p + 2L * R;
                 for (int i = 0; i < 5; i++, w += 2L * R, q += 4) {
                     ShortVector v = ShortVector.fromMemorySegment(S, ALL, w, LE);
                     ShortVector u = ShortVector.fromMemorySegment(S, ALL, w + 10L * R, LE);
-                    c = c.add(v.mul(x5[q]).add(v.lanewise(VectorOperators.LSHR, 5).mul(x5[q + 1])))
-                            .add(v.lanewise(VectorOperators.LSHR, 10).mul(x5[q + 2]).add(v.lanewise(VectorOperators.ASHR, 15).and(x5[q + 3])));
-                    e = e.add(u.mul(x5[q + 20]).add(u.lanewise(VectorOperators.LSHR, 5).mul(x5[q + 21])))
-                            .add(u.lanewise(VectorOperators.LSHR, 10).mul(x5[q + 22]).add(u.lanewise(VectorOperators.ASHR, 15).and(x5[q + 23])));
+                    c = ZS.broadcast(x5[q]).mul(v).add(ZS.broadcast(x5[q + 1]).mul(v.lanewise(VectorOperators.LSHR, 5)))
+                            .add(ZS.broadcast(x5[q + 2]).mul(v.lanewise(VectorOperators.LSHR, 10)).add(v.lanewise(VectorOperators.ASHR, 15).and(x5[q + 3])))
+                            .add(c);
+                    e = ZS.broadcast(x5[q + 20]).mul(u).add(ZS.broadcast(x5[q + 21]).mul(u.lanewise(VectorOperators.LSHR, 5)))
+                            .add(ZS.broadcast(x5[q + 22]).mul(u.lanewise(VectorOperators.LSHR, 10)).add(u.lanewise(VectorOperators.ASHR, 15).and(x5[q + 23])))
+                            .add(e);
                 }
                 ShortVector sc = ShortVector.fromMemorySegment(S, ALL, p, LE);
                 float m = xd[s0 + b] * P112;
-                FloatVector d0 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                FloatVector d0 = F16_SHIFT.mul((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).and(F16_BITS)
                         .reinterpretAsFloats();
-                FloatVector d1 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+                FloatVector d1 = F16_SHIFT.mul((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).and(F16_BITS)
                         .reinterpretAsFloats();
-                FloatVector i0 = ((FloatVector) c.convertShape(VectorOperators.S2F, F, 0)).add((FloatVector) e.convertShape(VectorOperators.S2F, F, 0));
-                FloatVector i1 = ((FloatVector) c.convertShape(VectorOperators.S2F, F, 1)).add((FloatVector) e.convertShape(VectorOperators.S2F, F, 1));
-                a0 = a0.add(i0.mul(d0.mul(m)));
-                a1 = a1.add(i1.mul(d1.mul(m)));
+                ShortVector cc = ZS.or(c);
+                ShortVector ee = ZS.or(e);
+                FloatVector i0 = NEG_ZERO.add((FloatVector) cc.convertShape(VectorOperators.S2F, F, 0)).add((FloatVector) ee.convertShape(VectorOperators.S2F, F, 0));
+                FloatVector i1 = NEG_ZERO.add((FloatVector) cc.convertShape(VectorOperators.S2F, F, 1)).add((FloatVector) ee.convertShape(VectorOperators.S2F, F, 1));
+                a0 = ZF.broadcast(m).mul(d0).mul(i0).add(a0);
+                a1 = ZF.broadcast(m).mul(d1).mul(i1).add(a1);
             }
             int n = Math.min(R, rows - g * R);
             int o = o0 + g * R;
             if (n == R) {
-                a0.intoArray(out, o);
-                a1.intoArray(out, o + L);
+                NEG_ZERO.add(a0).intoArray(out, o);
+                NEG_ZERO.add(a1).intoArray(out, o + L);
             } else {
-                a0.intoArray(out, o, F.indexInRange(0, n));
-                a1.intoArray(out, o + L, F.indexInRange(L, n));
+                NEG_ZERO.add(a0).intoArray(out, o, F.indexInRange(0, n));
+                NEG_ZERO.add(a1).intoArray(out, o + L, F.indexInRange(L, n));
             }
         }
     }
@@ -210,18 +219,18 @@ final class Q5_0Kernels {
         int ao = o0 + g * R;
         VectorMask<Float> am0 = F.indexInRange(0, an);
         VectorMask<Float> am1 = F.indexInRange(L, an);
-        FloatVector a00 = FloatVector.fromArray(F, out, ao, am0);
-        FloatVector a01 = FloatVector.fromArray(F, out, ao + L, am1);
-        FloatVector a10 = FloatVector.fromArray(F, out, ao + rows, am0);
-        FloatVector a11 = FloatVector.fromArray(F, out, ao + rows + L, am1);
+        FloatVector a00 = NEG_ZERO.add(FloatVector.fromArray(F, out, ao, am0));
+        FloatVector a01 = NEG_ZERO.add(FloatVector.fromArray(F, out, ao + L, am1));
+        FloatVector a10 = NEG_ZERO.add(FloatVector.fromArray(F, out, ao + rows, am0));
+        FloatVector a11 = NEG_ZERO.add(FloatVector.fromArray(F, out, ao + rows + L, am1));
         long p = base + ((long) g * blocks + b0) * bb;
         int x1 = x0 + blocks * OPS;
         int s1 = s0 + blocks;
         for (int b = b0; b < b1; b++, p += bb) {
-            ShortVector c0 = ShortVector.broadcast(S, xo5[2 * (s0 + b)]);
-            ShortVector c1 = ShortVector.broadcast(S, xo5[2 * (s1 + b)]);
-            ShortVector e0 = ShortVector.broadcast(S, xo5[2 * (s0 + b) + 1]);
-            ShortVector e1 = ShortVector.broadcast(S, xo5[2 * (s1 + b) + 1]);
+            ShortVector c0 = ZS.broadcast(xo5[2 * (s0 + b)]);
+            ShortVector c1 = ZS.broadcast(xo5[2 * (s1 + b)]);
+            ShortVector e0 = ZS.broadcast(xo5[2 * (s0 + b) + 1]);
+            ShortVector e1 = ZS.broadcast(xo5[2 * (s1 + b) + 1]);
             int q = b * OPS;
             long w = p + 2L * R;
             for (int i = 0; i < 5; i++, w += 2L * R, q += 4) {
@@ -230,37 +239,38 @@ final class Q5_0Kernels {
                 ShortVector v10 = v.lanewise(VectorOperators.LSHR, 10);
                 ShortVector v15 = v.lanewise(VectorOperators.ASHR, 15);
                 int k = x0 + q;
-                c0 = c0.add(v.mul(x5[k]).add(v5.mul(x5[k + 1]))).add(v10.mul(x5[k + 2]).add(v15.and(x5[k + 3])));
+                c0 = ZS.broadcast(x5[k]).mul(v).add(ZS.broadcast(x5[k + 1]).mul(v5)).add(ZS.broadcast(x5[k + 2]).mul(v10).add(v15.and(x5[k + 3]))).add(c0);
                 k = x1 + q;
-                c1 = c1.add(v.mul(x5[k]).add(v5.mul(x5[k + 1]))).add(v10.mul(x5[k + 2]).add(v15.and(x5[k + 3])));
+                c1 = ZS.broadcast(x5[k]).mul(v).add(ZS.broadcast(x5[k + 1]).mul(v5)).add(ZS.broadcast(x5[k + 2]).mul(v10).add(v15.and(x5[k + 3]))).add(c1);
                 ShortVector u = ShortVector.fromMemorySegment(S, ALL, w + 10L * R, LE);
                 ShortVector u5 = u.lanewise(VectorOperators.LSHR, 5);
                 ShortVector u10 = u.lanewise(VectorOperators.LSHR, 10);
                 ShortVector u15 = u.lanewise(VectorOperators.ASHR, 15);
                 k = x0 + q + 20;
-                e0 = e0.add(u.mul(x5[k]).add(u5.mul(x5[k + 1]))).add(u10.mul(x5[k + 2]).add(u15.and(x5[k + 3])));
+                e0 = ZS.broadcast(x5[k]).mul(u).add(ZS.broadcast(x5[k + 1]).mul(u5)).add(ZS.broadcast(x5[k + 2]).mul(u10).add(u15.and(x5[k + 3]))).add(e0);
                 k = x1 + q + 20;
-                e1 = e1.add(u.mul(x5[k]).add(u5.mul(x5[k + 1]))).add(u10.mul(x5[k + 2]).add(u15.and(x5[k + 3])));
+                e1 = ZS.broadcast(x5[k]).mul(u).add(ZS.broadcast(x5[k + 1]).mul(u5)).add(ZS.broadcast(x5[k + 2]).mul(u10).add(u15.and(x5[k + 3]))).add(e1);
             }
             ShortVector sc = ShortVector.fromMemorySegment(S, ALL, p, LE);
-            FloatVector d0 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+            FloatVector d0 = F16_SHIFT.mul((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).and(F16_BITS)
                     .reinterpretAsFloats();
-            FloatVector d1 = ((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).lanewise(VectorOperators.LSHL, 13).and(F16_BITS)
+            FloatVector d1 = F16_SHIFT.mul((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).and(F16_BITS)
                     .reinterpretAsFloats();
             float m0 = xd[s0 + b] * P112, m1 = xd[s1 + b] * P112;
-            a00 = a00.add(((FloatVector) c0.convertShape(VectorOperators.S2F, F, 0)).add((FloatVector) e0.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m0)));
-            a01 = a01.add(((FloatVector) c0.convertShape(VectorOperators.S2F, F, 1)).add((FloatVector) e0.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m0)));
-            a10 = a10.add(((FloatVector) c1.convertShape(VectorOperators.S2F, F, 0)).add((FloatVector) e1.convertShape(VectorOperators.S2F, F, 0)).mul(d0.mul(m1)));
-            a11 = a11.add(((FloatVector) c1.convertShape(VectorOperators.S2F, F, 1)).add((FloatVector) e1.convertShape(VectorOperators.S2F, F, 1)).mul(d1.mul(m1)));
+            ShortVector cc0 = ZS.or(c0), ee0 = ZS.or(e0), cc1 = ZS.or(c1), ee1 = ZS.or(e1);
+            a00 = ZF.broadcast(m0).mul(d0).mul(NEG_ZERO.add((FloatVector) cc0.convertShape(VectorOperators.S2F, F, 0)).add((FloatVector) ee0.convertShape(VectorOperators.S2F, F, 0))).add(a00);
+            a01 = ZF.broadcast(m0).mul(d1).mul(NEG_ZERO.add((FloatVector) cc0.convertShape(VectorOperators.S2F, F, 1)).add((FloatVector) ee0.convertShape(VectorOperators.S2F, F, 1))).add(a01);
+            a10 = ZF.broadcast(m1).mul(d0).mul(NEG_ZERO.add((FloatVector) cc1.convertShape(VectorOperators.S2F, F, 0)).add((FloatVector) ee1.convertShape(VectorOperators.S2F, F, 0))).add(a10);
+            a11 = ZF.broadcast(m1).mul(d1).mul(NEG_ZERO.add((FloatVector) cc1.convertShape(VectorOperators.S2F, F, 1)).add((FloatVector) ee1.convertShape(VectorOperators.S2F, F, 1))).add(a11);
         }
         if (an == R) {
-            a00.intoArray(out, ao);
-            a01.intoArray(out, ao + L);
-            a10.intoArray(out, ao + rows);
-            a11.intoArray(out, ao + rows + L);
+            NEG_ZERO.add(a00).intoArray(out, ao);
+            NEG_ZERO.add(a01).intoArray(out, ao + L);
+            NEG_ZERO.add(a10).intoArray(out, ao + rows);
+            NEG_ZERO.add(a11).intoArray(out, ao + rows + L);
         } else {
-            IntKernels.store(a00, a01, out, ao, an);
-            IntKernels.store(a10, a11, out, ao + rows, an);
+            IntKernels.store(NEG_ZERO.add(a00), NEG_ZERO.add(a01), out, ao, an);
+            IntKernels.store(NEG_ZERO.add(a10), NEG_ZERO.add(a11), out, ao + rows, an);
         }
     }
 }
