@@ -50,6 +50,11 @@ import jdk.incubator.vector.VectorOperators;
  */
 final class KQuantKernels {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /** Roots of the kernels' chains of vector operations, as in {@link IntKernels} (see there why). */
+    private static final ShortVector ZS = ShortVector.zero(S);
+    private static final IntVector ZI = IntVector.zero(I);
+    private static final FloatVector ZF = FloatVector.zero(F);
+    private static final FloatVector NEG_ZERO = FloatVector.broadcast(F, -0.0f);
 
     private KQuantKernels() {}
 
@@ -76,20 +81,20 @@ final class KQuantKernels {
                 for (int sub = 0; sub < 8; sub++) {
                     ShortVector sc = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, p + (long) (Q4_K_SCALES + sub) * R, LE)
                             .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-                    sc.convertShape(VectorOperators.S2I, I, 0).reinterpretAsInts().intoArray(scl, sub * R);
-                    sc.convertShape(VectorOperators.S2I, I, 1).reinterpretAsInts().intoArray(scl, sub * R + L);
+                    ZI.or((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).intoArray(scl, sub * R);
+                    ZI.or((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).intoArray(scl, sub * R + L);
                     ShortVector mn = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, p + (long) (Q4_K_MINS + sub) * R, LE)
                             .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
                     int bs = xs[sums + 2 * sub] + xs[sums + 2 * sub + 1];
-                    n0 = n0.add(((IntVector) mn.convertShape(VectorOperators.S2I, I, 0)).mul(bs));
-                    n1 = n1.add(((IntVector) mn.convertShape(VectorOperators.S2I, I, 1)).mul(bs));
+                    n0 = ZI.broadcast(bs).mul((IntVector) mn.convertShape(VectorOperators.S2I, I, 0)).add(n0);
+                    n1 = ZI.broadcast(bs).mul((IntVector) mn.convertShape(VectorOperators.S2I, I, 1)).add(n1);
                 }
-                FloatVector dm0 = FloatVector.fromMemorySegment(F, ALL, p + (long) Q4_K_DMIN * R, LE).mul(dx);
-                FloatVector dm1 = FloatVector.fromMemorySegment(F, ALL, p + (long) Q4_K_DMIN * R + 4L * L, LE).mul(dx);
-                m0 = m0.sub(dm0.mul((FloatVector) n0.convert(VectorOperators.I2F, 0)));
-                m1 = m1.sub(dm1.mul((FloatVector) n1.convert(VectorOperators.I2F, 0)));
-                FloatVector d0 = FloatVector.fromMemorySegment(F, ALL, p + (long) Q4_K_D * R, LE).mul(dx);
-                FloatVector d1 = FloatVector.fromMemorySegment(F, ALL, p + (long) Q4_K_D * R + 4L * L, LE).mul(dx);
+                FloatVector dm0 = ZF.broadcast(dx).mul(FloatVector.fromMemorySegment(F, ALL, p + (long) Q4_K_DMIN * R, LE));
+                FloatVector dm1 = ZF.broadcast(dx).mul(FloatVector.fromMemorySegment(F, ALL, p + (long) Q4_K_DMIN * R + 4L * L, LE));
+                m0 = NEG_ZERO.add(m0).sub(dm0.mul((FloatVector) ZI.or(n0).convert(VectorOperators.I2F, 0)));
+                m1 = NEG_ZERO.add(m1).sub(dm1.mul((FloatVector) ZI.or(n1).convert(VectorOperators.I2F, 0)));
+                FloatVector d0 = ZF.broadcast(dx).mul(FloatVector.fromMemorySegment(F, ALL, p + (long) Q4_K_D * R, LE));
+                FloatVector d1 = ZF.broadcast(dx).mul(FloatVector.fromMemorySegment(F, ALL, p + (long) Q4_K_D * R + 4L * L, LE));
                 long qs = p + (long) Q4_K_QS * R;
                 for (int c = 0; c < 8; c++) {
                     IntVector i0 = IntVector.zero(I);
@@ -101,30 +106,32 @@ final class KQuantKernels {
                             int l = c + 8 * k;
                             ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, qs + (long) (32 * j + l) * R, LE)
                                     .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-                            lo = lo.add(v.and((short) 0xF).mul(xq[q + 64 * j + l]));
-                            hi = hi.add(v.lanewise(VectorOperators.LSHR, 4).mul(xq[q + 64 * j + l + 32]));
+                            lo = ZS.broadcast(xq[q + 64 * j + l]).mul(v.and((short) 0xF)).add(lo);
+                            hi = ZS.broadcast(xq[q + 64 * j + l + 32]).mul(v.lanewise(VectorOperators.LSHR, 4)).add(hi);
                         }
-                        i0 = i0.add(((IntVector) lo.convertShape(VectorOperators.S2I, I, 0)).mul(IntVector.fromArray(I, scl, 2 * j * R)))
-                                .add(((IntVector) hi.convertShape(VectorOperators.S2I, I, 0)).mul(IntVector.fromArray(I, scl, (2 * j + 1) * R)));
-                        i1 = i1.add(((IntVector) lo.convertShape(VectorOperators.S2I, I, 1)).mul(IntVector.fromArray(I, scl, 2 * j * R + L)))
-                                .add(((IntVector) hi.convertShape(VectorOperators.S2I, I, 1)).mul(IntVector.fromArray(I, scl, (2 * j + 1) * R + L)));
+                        ShortVector los = ZS.or(lo);
+                        ShortVector his = ZS.or(hi);
+                        i0 = IntVector.fromArray(I, scl, 2 * j * R).mul((IntVector) los.convertShape(VectorOperators.S2I, I, 0))
+                                .add(IntVector.fromArray(I, scl, (2 * j + 1) * R).mul((IntVector) his.convertShape(VectorOperators.S2I, I, 0))).add(i0);
+                        i1 = IntVector.fromArray(I, scl, 2 * j * R + L).mul((IntVector) los.convertShape(VectorOperators.S2I, I, 1))
+                                .add(IntVector.fromArray(I, scl, (2 * j + 1) * R + L).mul((IntVector) his.convertShape(VectorOperators.S2I, I, 1))).add(i1);
                     }
-                    FloatVector.fromArray(F, acc, c * R).add(d0.mul((FloatVector) i0.convert(VectorOperators.I2F, 0))).intoArray(acc, c * R);
-                    FloatVector.fromArray(F, acc, c * R + L).add(d1.mul((FloatVector) i1.convert(VectorOperators.I2F, 0))).intoArray(acc, c * R + L);
+                    FloatVector.fromArray(F, acc, c * R).add(d0.mul((FloatVector) ZI.or(i0).convert(VectorOperators.I2F, 0))).intoArray(acc, c * R);
+                    FloatVector.fromArray(F, acc, c * R + L).add(d1.mul((FloatVector) ZI.or(i1).convert(VectorOperators.I2F, 0))).intoArray(acc, c * R + L);
                 }
             }
             for (int c = 0; c < 8; c++) {
-                m0 = m0.add(FloatVector.fromArray(F, acc, c * R));
-                m1 = m1.add(FloatVector.fromArray(F, acc, c * R + L));
+                m0 = FloatVector.fromArray(F, acc, c * R).add(m0);
+                m1 = FloatVector.fromArray(F, acc, c * R + L).add(m1);
             }
             int n = Math.min(R, rows - g * R);
             int o = o0 + g * R;
             if (n == R) {
-                m0.intoArray(out, o);
-                m1.intoArray(out, o + L);
+                NEG_ZERO.add(m0).intoArray(out, o);
+                NEG_ZERO.add(m1).intoArray(out, o + L);
             } else {
-                m0.intoArray(out, o, F.indexInRange(0, n));
-                m1.intoArray(out, o + L, F.indexInRange(L, n));
+                NEG_ZERO.add(m0).intoArray(out, o, F.indexInRange(0, n));
+                NEG_ZERO.add(m1).intoArray(out, o + L, F.indexInRange(L, n));
             }
         }
     }
@@ -146,20 +153,20 @@ final class KQuantKernels {
                 for (int sub = 0; sub < 8; sub++) {
                     ShortVector sc = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, p + (long) (Q4_K_SCALES + sub) * R, LE)
                             .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-                    sc.convertShape(VectorOperators.S2I, I, 0).reinterpretAsInts().intoArray(scl, sub * R);
-                    sc.convertShape(VectorOperators.S2I, I, 1).reinterpretAsInts().intoArray(scl, sub * R + L);
+                    ZI.or((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).intoArray(scl, sub * R);
+                    ZI.or((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).intoArray(scl, sub * R + L);
                     ShortVector mn = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, p + (long) (Q4_K_MINS + sub) * R, LE)
                             .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
                     int bs = xs[sums + 2 * sub] + xs[sums + 2 * sub + 1];
-                    n0 = n0.add(((IntVector) mn.convertShape(VectorOperators.S2I, I, 0)).mul(bs));
-                    n1 = n1.add(((IntVector) mn.convertShape(VectorOperators.S2I, I, 1)).mul(bs));
+                    n0 = ZI.broadcast(bs).mul((IntVector) mn.convertShape(VectorOperators.S2I, I, 0)).add(n0);
+                    n1 = ZI.broadcast(bs).mul((IntVector) mn.convertShape(VectorOperators.S2I, I, 1)).add(n1);
                 }
-                FloatVector dm0 = FloatVector.fromMemorySegment(F, ALL, p + (long) Q4_K_DMIN * R, LE).mul(dx);
-                FloatVector dm1 = FloatVector.fromMemorySegment(F, ALL, p + (long) Q4_K_DMIN * R + 4L * L, LE).mul(dx);
-                m0 = m0.sub(dm0.mul((FloatVector) n0.convert(VectorOperators.I2F, 0)));
-                m1 = m1.sub(dm1.mul((FloatVector) n1.convert(VectorOperators.I2F, 0)));
-                FloatVector d0 = FloatVector.fromMemorySegment(F, ALL, p + (long) Q4_K_D * R, LE).mul(dx);
-                FloatVector d1 = FloatVector.fromMemorySegment(F, ALL, p + (long) Q4_K_D * R + 4L * L, LE).mul(dx);
+                FloatVector dm0 = ZF.broadcast(dx).mul(FloatVector.fromMemorySegment(F, ALL, p + (long) Q4_K_DMIN * R, LE));
+                FloatVector dm1 = ZF.broadcast(dx).mul(FloatVector.fromMemorySegment(F, ALL, p + (long) Q4_K_DMIN * R + 4L * L, LE));
+                m0 = NEG_ZERO.add(m0).sub(dm0.mul((FloatVector) ZI.or(n0).convert(VectorOperators.I2F, 0)));
+                m1 = NEG_ZERO.add(m1).sub(dm1.mul((FloatVector) ZI.or(n1).convert(VectorOperators.I2F, 0)));
+                FloatVector d0 = ZF.broadcast(dx).mul(FloatVector.fromMemorySegment(F, ALL, p + (long) Q4_K_D * R, LE));
+                FloatVector d1 = ZF.broadcast(dx).mul(FloatVector.fromMemorySegment(F, ALL, p + (long) Q4_K_D * R + 4L * L, LE));
                 long qs = p + (long) Q4_K_QS * R;
                 long qh = p + (long) Q5_K_QH * R;
                 for (int c = 0; c < 8; c++) {
@@ -176,31 +183,33 @@ final class KQuantKernels {
                             ShortVector h = ((ShortVector) ByteVector.fromMemorySegment(BR, ALL, qh + (long) l * R, LE)
                                     .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0)).lanewise(VectorOperators.LSHL, 4)
                                     .lanewise(VectorOperators.LSHR, 2 * j);
-                            lo = lo.add(v.and((short) 0xF).add(h.and((short) 16)).mul(xq[q + 64 * j + l]));
-                            hi = hi.add(v.lanewise(VectorOperators.LSHR, 4).add(h.lanewise(VectorOperators.LSHR, 1).and((short) 16))
-                                    .mul(xq[q + 64 * j + l + 32]));
+                            lo = ZS.broadcast(xq[q + 64 * j + l]).mul(v.and((short) 0xF).add(h.and((short) 16))).add(lo);
+                            hi = ZS.broadcast(xq[q + 64 * j + l + 32]).mul(v.lanewise(VectorOperators.LSHR, 4).add(h.lanewise(VectorOperators.LSHR, 1).and((short) 16)))
+                                    .add(hi);
                         }
-                        i0 = i0.add(((IntVector) lo.convertShape(VectorOperators.S2I, I, 0)).mul(IntVector.fromArray(I, scl, 2 * j * R)))
-                                .add(((IntVector) hi.convertShape(VectorOperators.S2I, I, 0)).mul(IntVector.fromArray(I, scl, (2 * j + 1) * R)));
-                        i1 = i1.add(((IntVector) lo.convertShape(VectorOperators.S2I, I, 1)).mul(IntVector.fromArray(I, scl, 2 * j * R + L)))
-                                .add(((IntVector) hi.convertShape(VectorOperators.S2I, I, 1)).mul(IntVector.fromArray(I, scl, (2 * j + 1) * R + L)));
+                        ShortVector los = ZS.or(lo);
+                        ShortVector his = ZS.or(hi);
+                        i0 = IntVector.fromArray(I, scl, 2 * j * R).mul((IntVector) los.convertShape(VectorOperators.S2I, I, 0))
+                                .add(IntVector.fromArray(I, scl, (2 * j + 1) * R).mul((IntVector) his.convertShape(VectorOperators.S2I, I, 0))).add(i0);
+                        i1 = IntVector.fromArray(I, scl, 2 * j * R + L).mul((IntVector) los.convertShape(VectorOperators.S2I, I, 1))
+                                .add(IntVector.fromArray(I, scl, (2 * j + 1) * R + L).mul((IntVector) his.convertShape(VectorOperators.S2I, I, 1))).add(i1);
                     }
-                    FloatVector.fromArray(F, acc, c * R).add(d0.mul((FloatVector) i0.convert(VectorOperators.I2F, 0))).intoArray(acc, c * R);
-                    FloatVector.fromArray(F, acc, c * R + L).add(d1.mul((FloatVector) i1.convert(VectorOperators.I2F, 0))).intoArray(acc, c * R + L);
+                    FloatVector.fromArray(F, acc, c * R).add(d0.mul((FloatVector) ZI.or(i0).convert(VectorOperators.I2F, 0))).intoArray(acc, c * R);
+                    FloatVector.fromArray(F, acc, c * R + L).add(d1.mul((FloatVector) ZI.or(i1).convert(VectorOperators.I2F, 0))).intoArray(acc, c * R + L);
                 }
             }
             for (int c = 0; c < 8; c++) {
-                m0 = m0.add(FloatVector.fromArray(F, acc, c * R));
-                m1 = m1.add(FloatVector.fromArray(F, acc, c * R + L));
+                m0 = FloatVector.fromArray(F, acc, c * R).add(m0);
+                m1 = FloatVector.fromArray(F, acc, c * R + L).add(m1);
             }
             int n = Math.min(R, rows - g * R);
             int o = o0 + g * R;
             if (n == R) {
-                m0.intoArray(out, o);
-                m1.intoArray(out, o + L);
+                NEG_ZERO.add(m0).intoArray(out, o);
+                NEG_ZERO.add(m1).intoArray(out, o + L);
             } else {
-                m0.intoArray(out, o, F.indexInRange(0, n));
-                m1.intoArray(out, o + L, F.indexInRange(L, n));
+                NEG_ZERO.add(m0).intoArray(out, o, F.indexInRange(0, n));
+                NEG_ZERO.add(m1).intoArray(out, o + L, F.indexInRange(L, n));
             }
         }
     }
@@ -217,11 +226,11 @@ final class KQuantKernels {
                 for (int s = 0; s < 16; s++) {
                     ShortVector sc = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, p + (long) (Q6_K_SCALES + s) * R, LE)
                             .convertShape(VectorOperators.B2S, S, 0);
-                    sc.convertShape(VectorOperators.S2I, I, 0).reinterpretAsInts().intoArray(scl, s * R);
-                    sc.convertShape(VectorOperators.S2I, I, 1).reinterpretAsInts().intoArray(scl, s * R + L);
+                    ZI.or((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).intoArray(scl, s * R);
+                    ZI.or((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).intoArray(scl, s * R + L);
                 }
-                FloatVector d0 = FloatVector.fromMemorySegment(F, ALL, p, LE).mul(dx);
-                FloatVector d1 = FloatVector.fromMemorySegment(F, ALL, p + 4L * L, LE).mul(dx);
+                FloatVector d0 = ZF.broadcast(dx).mul(FloatVector.fromMemorySegment(F, ALL, p, LE));
+                FloatVector d1 = ZF.broadcast(dx).mul(FloatVector.fromMemorySegment(F, ALL, p + 4L * L, LE));
                 long w = p + (long) Q6_K_Q * R;
                 for (int c = 0; c < 8; c++) {
                     IntVector i0 = IntVector.zero(I);
@@ -232,28 +241,28 @@ final class KQuantKernels {
                                 .convertShape(VectorOperators.B2S, S, 0);
                         ShortVector v = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, w + (long) (e + 8) * R, LE)
                                 .convertShape(VectorOperators.B2S, S, 0);
-                        ShortVector t = u.mul(xq[q + e]).add(v.mul(xq[q + e + 8]));
-                        i0 = i0.add(((IntVector) t.convertShape(VectorOperators.S2I, I, 0)).mul(IntVector.fromArray(I, scl, s * R)));
-                        i1 = i1.add(((IntVector) t.convertShape(VectorOperators.S2I, I, 1)).mul(IntVector.fromArray(I, scl, s * R + L)));
+                        ShortVector t = ZS.broadcast(xq[q + e]).mul(u).add(ZS.broadcast(xq[q + e + 8]).mul(v));
+                        i0 = IntVector.fromArray(I, scl, s * R).mul((IntVector) t.convertShape(VectorOperators.S2I, I, 0)).add(i0);
+                        i1 = IntVector.fromArray(I, scl, s * R + L).mul((IntVector) t.convertShape(VectorOperators.S2I, I, 1)).add(i1);
                     }
-                    FloatVector.fromArray(F, acc, c * R).add(d0.mul((FloatVector) i0.convert(VectorOperators.I2F, 0))).intoArray(acc, c * R);
-                    FloatVector.fromArray(F, acc, c * R + L).add(d1.mul((FloatVector) i1.convert(VectorOperators.I2F, 0))).intoArray(acc, c * R + L);
+                    FloatVector.fromArray(F, acc, c * R).add(d0.mul((FloatVector) ZI.or(i0).convert(VectorOperators.I2F, 0))).intoArray(acc, c * R);
+                    FloatVector.fromArray(F, acc, c * R + L).add(d1.mul((FloatVector) ZI.or(i1).convert(VectorOperators.I2F, 0))).intoArray(acc, c * R + L);
                 }
             }
             FloatVector m0 = FloatVector.zero(F);
             FloatVector m1 = FloatVector.zero(F);
             for (int c = 0; c < 8; c++) {
-                m0 = m0.add(FloatVector.fromArray(F, acc, c * R));
-                m1 = m1.add(FloatVector.fromArray(F, acc, c * R + L));
+                m0 = FloatVector.fromArray(F, acc, c * R).add(m0);
+                m1 = FloatVector.fromArray(F, acc, c * R + L).add(m1);
             }
             int n = Math.min(R, rows - g * R);
             int o = o0 + g * R;
             if (n == R) {
-                m0.intoArray(out, o);
-                m1.intoArray(out, o + L);
+                NEG_ZERO.add(m0).intoArray(out, o);
+                NEG_ZERO.add(m1).intoArray(out, o + L);
             } else {
-                m0.intoArray(out, o, F.indexInRange(0, n));
-                m1.intoArray(out, o + L, F.indexInRange(L, n));
+                NEG_ZERO.add(m0).intoArray(out, o, F.indexInRange(0, n));
+                NEG_ZERO.add(m1).intoArray(out, o + L, F.indexInRange(L, n));
             }
         }
     }
