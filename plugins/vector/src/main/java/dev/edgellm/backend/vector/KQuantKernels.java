@@ -75,24 +75,12 @@ final class KQuantKernels {
                 float dx = xd[s0 + b];
                 int q = x0 + b * QK_K;
                 int sums = (s0 + b) * Q8_K_SUMS;
-                // scales to ints; the mins' integer sum
-                IntVector n0 = IntVector.zero(I);
-                IntVector n1 = IntVector.zero(I);
-                for (int sub = 0; sub < 8; sub++) {
-                    ShortVector sc = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, p + (long) (Q4_K_SCALES + sub) * R, LE)
-                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-                    ZI.or((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).intoArray(scl, sub * R);
-                    ZI.or((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).intoArray(scl, sub * R + L);
-                    ShortVector mn = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, p + (long) (Q4_K_MINS + sub) * R, LE)
-                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-                    int bs = xs[sums + 2 * sub] + xs[sums + 2 * sub + 1];
-                    n0 = ZI.broadcast(bs).mul((IntVector) mn.convertShape(VectorOperators.S2I, I, 0)).add(n0);
-                    n1 = ZI.broadcast(bs).mul((IntVector) mn.convertShape(VectorOperators.S2I, I, 1)).add(n1);
-                }
+                // scales to ints; the mins' integer sums
+                scalesAndMinSums(p, xs, sums, scl);
                 FloatVector dm0 = ZF.broadcast(dx).mul(FloatVector.fromMemorySegment(F, ALL, p + (long) Q4_K_DMIN * R, LE));
                 FloatVector dm1 = ZF.broadcast(dx).mul(FloatVector.fromMemorySegment(F, ALL, p + (long) Q4_K_DMIN * R + 4L * L, LE));
-                m0 = NEG_ZERO.add(m0).sub(dm0.mul((FloatVector) ZI.or(n0).convert(VectorOperators.I2F, 0)));
-                m1 = NEG_ZERO.add(m1).sub(dm1.mul((FloatVector) ZI.or(n1).convert(VectorOperators.I2F, 0)));
+                m0 = NEG_ZERO.add(m0).sub(dm0.mul((FloatVector) IntVector.fromArray(I, scl, 8 * R).convert(VectorOperators.I2F, 0)));
+                m1 = NEG_ZERO.add(m1).sub(dm1.mul((FloatVector) IntVector.fromArray(I, scl, 8 * R + L).convert(VectorOperators.I2F, 0)));
                 FloatVector d0 = ZF.broadcast(dx).mul(FloatVector.fromMemorySegment(F, ALL, p + (long) Q4_K_D * R, LE));
                 FloatVector d1 = ZF.broadcast(dx).mul(FloatVector.fromMemorySegment(F, ALL, p + (long) Q4_K_D * R + 4L * L, LE));
                 long qs = p + (long) Q4_K_QS * R;
@@ -136,6 +124,31 @@ final class KQuantKernels {
         }
     }
 
+    /**
+     * The prologue of the Q4_K/Q5_K super-block record at {@code p}, shared by both kernels: its
+     * eight sub-block scales as ints into {@code scl[sub * R ..]}, and its mins' integer sums
+     * {@code sum_sub min_sub * (bsum_{2 sub} + bsum_{2 sub + 1})} (the activation's per-16 sums at
+     * {@code xs[sums ..]}) into {@code scl[8R .. 9R)}. Arrays in and out: no vector crosses the call,
+     * so nothing is boxed whether or not C2 inlines it.
+     */
+    private static void scalesAndMinSums(long p, short[] xs, int sums, int[] scl) {
+        IntVector n0 = IntVector.zero(I);
+        IntVector n1 = IntVector.zero(I);
+        for (int sub = 0; sub < 8; sub++) {
+            ShortVector sc = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, p + (long) (Q4_K_SCALES + sub) * R, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+            ZI.or((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).intoArray(scl, sub * R);
+            ZI.or((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).intoArray(scl, sub * R + L);
+            ShortVector mn = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, p + (long) (Q4_K_MINS + sub) * R, LE)
+                    .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
+            int bs = xs[sums + 2 * sub] + xs[sums + 2 * sub + 1];
+            n0 = ZI.broadcast(bs).mul((IntVector) mn.convertShape(VectorOperators.S2I, I, 0)).add(n0);
+            n1 = ZI.broadcast(bs).mul((IntVector) mn.convertShape(VectorOperators.S2I, I, 1)).add(n1);
+        }
+        ZI.or(n0).intoArray(scl, 8 * R);
+        ZI.or(n1).intoArray(scl, 8 * R + L);
+    }
+
     /** {@link #matvecQ4_KQ8_K} for Q5_K: each quant gains its fifth bit from {@code qh}. */
     static void matvecQ5_KQ8_K(long base, int blocks, long bb, byte[] xq, int x0, float[] xd, short[] xs, int s0,
                                 float[] out, int o0, int rows, int g0, int g1, float[] acc, int[] scl) {
@@ -148,23 +161,11 @@ final class KQuantKernels {
                 float dx = xd[s0 + b];
                 int q = x0 + b * QK_K;
                 int sums = (s0 + b) * Q8_K_SUMS;
-                IntVector n0 = IntVector.zero(I);
-                IntVector n1 = IntVector.zero(I);
-                for (int sub = 0; sub < 8; sub++) {
-                    ShortVector sc = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, p + (long) (Q4_K_SCALES + sub) * R, LE)
-                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-                    ZI.or((IntVector) sc.convertShape(VectorOperators.S2I, I, 0)).intoArray(scl, sub * R);
-                    ZI.or((IntVector) sc.convertShape(VectorOperators.S2I, I, 1)).intoArray(scl, sub * R + L);
-                    ShortVector mn = (ShortVector) ByteVector.fromMemorySegment(BR, ALL, p + (long) (Q4_K_MINS + sub) * R, LE)
-                            .convertShape(VectorOperators.ZERO_EXTEND_B2S, S, 0);
-                    int bs = xs[sums + 2 * sub] + xs[sums + 2 * sub + 1];
-                    n0 = ZI.broadcast(bs).mul((IntVector) mn.convertShape(VectorOperators.S2I, I, 0)).add(n0);
-                    n1 = ZI.broadcast(bs).mul((IntVector) mn.convertShape(VectorOperators.S2I, I, 1)).add(n1);
-                }
+                scalesAndMinSums(p, xs, sums, scl);
                 FloatVector dm0 = ZF.broadcast(dx).mul(FloatVector.fromMemorySegment(F, ALL, p + (long) Q4_K_DMIN * R, LE));
                 FloatVector dm1 = ZF.broadcast(dx).mul(FloatVector.fromMemorySegment(F, ALL, p + (long) Q4_K_DMIN * R + 4L * L, LE));
-                m0 = NEG_ZERO.add(m0).sub(dm0.mul((FloatVector) ZI.or(n0).convert(VectorOperators.I2F, 0)));
-                m1 = NEG_ZERO.add(m1).sub(dm1.mul((FloatVector) ZI.or(n1).convert(VectorOperators.I2F, 0)));
+                m0 = NEG_ZERO.add(m0).sub(dm0.mul((FloatVector) IntVector.fromArray(I, scl, 8 * R).convert(VectorOperators.I2F, 0)));
+                m1 = NEG_ZERO.add(m1).sub(dm1.mul((FloatVector) IntVector.fromArray(I, scl, 8 * R + L).convert(VectorOperators.I2F, 0)));
                 FloatVector d0 = ZF.broadcast(dx).mul(FloatVector.fromMemorySegment(F, ALL, p + (long) Q4_K_D * R, LE));
                 FloatVector d1 = ZF.broadcast(dx).mul(FloatVector.fromMemorySegment(F, ALL, p + (long) Q4_K_D * R + 4L * L, LE));
                 long qs = p + (long) Q4_K_QS * R;
