@@ -359,7 +359,7 @@ public final class VectorBackend extends CpuBackend {
         private int n;
         /** Token parts of a batch: a unit is one pair of row groups and one part ({@link #tokenParts}). */
         private int parts;
-        /** {@code start[i]}: the first unit (row group, or pair of groups for a batch) of weight {@code i}. */
+        /** {@code start[i]}: the first unit (row group, or pair of groups times part for a batch) of weight {@code i}. */
         private final int[] start = new int[MAX_SHARED + 1];
 
         /** Sets up a pass; returns the number of units. */
@@ -390,6 +390,11 @@ public final class VectorBackend extends CpuBackend {
                     runOne(ws[i], outs[i], a - start[i], b - start[i]);
                 }
             }
+        }
+
+        /** The first token of token part {@code part} (of {@link #parts}) of a batch's {@code tiles} 4-token tiles. */
+        private int firstToken(int part, int tiles) {
+            return 4 * (part * tiles / parts);
         }
 
         /** Units {@code [from, to)} of weight {@code w} into {@code out} (called by several threads at once: no fields written). */
@@ -427,7 +432,7 @@ public final class VectorBackend extends CpuBackend {
                 int part = unit % parts;
                 int r0 = 2 * pair * Simd.R;
                 int r1 = Math.min(rows, r0 + 2 * Simd.R);
-                for (int t = 4 * (part * tiles / parts); t < 4 * ((part + 1) * tiles / parts); t++) {
+                for (int t = firstToken(part, tiles); t < firstToken(part + 1, tiles); t++) {
                     java.util.Arrays.fill(out, t * rows + r0, t * rows + r1, 0f);
                 }
             }
@@ -437,7 +442,7 @@ public final class VectorBackend extends CpuBackend {
                     int g = 2 * (unit / parts);
                     int part = unit % parts;
                     int g1 = Math.min(g + 2, groups);
-                    for (int t = 4 * (part * tiles / parts), tEnd = 4 * ((part + 1) * tiles / parts); t < tEnd; t += 4) {
+                    for (int t = firstToken(part, tiles), tEnd = firstToken(part + 1, tiles); t < tEnd; t += 4) {
                         if (q4 && g + 1 < groups) {
                             IntKernels.gemm2x4Q4_0Q8_0(base, blocks, bb, cols, q, t * cols, d, o, t * blocks, out, t * rows, rows, g, b0, b1);
                             continue;

@@ -50,7 +50,6 @@ final class VectorKernels {
      * nibble (|value| <= 2159; computed on the exact integer floats).
      */
     static void quantizeQ8_0(float[] x, int from, int n, short[] xq, float[] xd, short[] xo, boolean nibbleForm) {
-        float coefficient = nibbleForm ? 16f : 0f;
         for (int blk = from / QK; blk < (from + n) / QK; blk++) {
             int base = blk * QK;
             FloatVector amaxV = FloatVector.zero(F);
@@ -68,7 +67,8 @@ final class VectorKernels {
                 FloatVector q1 = FloatVector.fromArray(F, x, base + HALF + j).mul(id).add(ROUND_MAGIC).sub(ROUND_MAGIC);
                 sum = sum.add(q0).add(q1);
                 ((ShortVector) q0.convertShape(VectorOperators.F2S, SH, 0)).intoArray(xq, base + j);
-                ((ShortVector) q0.mul(-coefficient).add(q1).convertShape(VectorOperators.F2S, SH, 0)).intoArray(xq, base + HALF + j);
+                FloatVector second = nibbleForm ? q0.mul(-16f).add(q1) : q1;
+                ((ShortVector) second.convertShape(VectorOperators.F2S, SH, 0)).intoArray(xq, base + HALF + j);
             }
             // integers below 2^24: exact in any order
             xo[blk] = (short) (-8 * (int) sum.reduceLanes(VectorOperators.ADD));
