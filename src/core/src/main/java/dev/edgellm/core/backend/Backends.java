@@ -1,5 +1,6 @@
 package dev.edgellm.core.backend;
 
+import dev.edgellm.core.system.JvmSignalHandlers;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -42,7 +43,7 @@ public final class Backends {
     private static Candidate probe(BackendProvider p) {
         BackendProbe probe;
         try {
-            probe = p.probe();
+            probe = JvmSignalHandlers.guard("backend probe " + p.id(), p::probe);
         } catch (RuntimeException | LinkageError e) {
             probe = new BackendProbe(p.id(), false, "probe failed: " + e, java.util.Map.of());
         }
@@ -100,6 +101,15 @@ public final class Backends {
 
     /** Creates the backend of a selection. */
     public static Backend create(Selection selection, BackendOptions options) {
-        return selection.chosen().provider().create(options);
+        return create(selection.chosen().provider(), options);
+    }
+
+    /**
+     * Creates a backend of {@code provider}. Probes and creations are where a backend starts native
+     * code (an OpenCL driver and its compiler): both run under {@link JvmSignalHandlers#guard}, so a
+     * driver that takes the JVM's signal handlers gives them back.
+     */
+    public static Backend create(BackendProvider provider, BackendOptions options) {
+        return JvmSignalHandlers.guard("backend " + provider.id(), () -> provider.create(options));
     }
 }

@@ -141,7 +141,7 @@ public final class Calibration {
     private static Result measure(BackendProvider provider, Collection<GgufTensor> all, GgufTensor t, BackendOptions options,
                                   long budgetNanos, Consumer<String> log, LongSupplier clock, Result leader) {
         String id = provider.id();
-        try (Backend b = provider.create(options)) {
+        try (Backend b = Backends.create(provider, options)) {
             // A backend that cannot hold every tensor of the model (a type it does not compute, a
             // tensor over its allocation limit) cannot run it, however fast its products are.
             for (GgufTensor any : all) {

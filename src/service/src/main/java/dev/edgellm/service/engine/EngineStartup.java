@@ -90,7 +90,7 @@ public final class EngineStartup {
             BackendProvider provider = f.backends.stream().filter(c -> c.provider().id().equals(f.calibration.chosen())).findFirst()
                     .orElseThrow().provider();
             phase.accept("loading " + path.getFileName() + " on " + provider.id());
-            backend = provider.create(options);
+            backend = Backends.create(provider, options);
             model = LanguageModel.load(path, backend);
             session = model.newSession(ctx, Math.max(1, config.batch()));
             f.context = session.contextLength();

@@ -57,8 +57,8 @@ class JvmOptionsTest {
 
     @Test
     void theLauncherRunsWithTheFileAndEdgellmGcOptsReplacesOnlyTheGcLines() throws Exception {
-        assertEquals(options(), launcher(Map.of()));
-        List<String> parallel = launcher(Map.of("EDGELLM_GC_OPTS", "-XX:+UseParallelGC -Xmn64m"));
+        assertEquals(options(), launcher("jvm-options", Map.of()));
+        List<String> parallel = launcher("jvm-options", Map.of("EDGELLM_GC_OPTS", "-XX:+UseParallelGC -Xmn64m"));
         List<String> expected = new ArrayList<>(options());
         expected.removeIf(s -> s.startsWith("-XX:+Use") && s.endsWith("GC") || s.startsWith("-Xmn") || s.startsWith("-XX:TrimNativeHeapInterval="));
         expected.addAll(List.of("-XX:+UseParallelGC", "-Xmn64m"));
@@ -84,6 +84,27 @@ class JvmOptionsTest {
         assertTrue(Pattern.compile("(?m)^\\s+MALLOC_ARENA_MAX=1 \\\\$").matcher(docker).find(), "Dockerfile.jvm sets MALLOC_ARENA_MAX=1");
     }
 
+    /**
+     * The JDK's libjsig is preloaded wherever the JVM runs with the OpenCL backend on its class path:
+     * an OpenCL driver's LLVM otherwise takes the SIGSEGV the JVM needs at every safepoint
+     * (JvmSignalHandlers). The test JVMs get it from the build (this one included), the packaged
+     * jar of the ITs and the nodes they start inherit it.
+     */
+    @Test
+    void theLauncherTheImageAndTheTestJvmsPreloadLibjsig() throws Exception {
+        String jsig = Path.of(System.getProperty("java.home"), "lib", "libjsig.so").toString();
+        assertEquals(List.of("MALLOC_ARENA_MAX=1", "LD_PRELOAD=" + jsig), launcher("jvm-env", Map.of()));
+        assertEquals(List.of("MALLOC_ARENA_MAX=1", "LD_PRELOAD=" + jsig + " libc.so.6"), launcher("jvm-env", Map.of("LD_PRELOAD", "libc.so.6")),
+                "what LD_PRELOAD had stays");
+        assertEquals(List.of("MALLOC_ARENA_MAX=1", "LD_PRELOAD=" + jsig), launcher("jvm-env", Map.of("LD_PRELOAD", jsig)), "not twice");
+        String docker = Files.readString(PROJECT.resolve("src/service/src/main/docker/Dockerfile.jvm"));
+        assertTrue(Pattern.compile("(?m)^\\s+LD_PRELOAD=/opt/java/openjdk/lib/libjsig.so \\\\$").matcher(docker).find(), "Dockerfile.jvm preloads libjsig");
+        String env = System.getenv("LD_PRELOAD");
+        assertTrue(env != null && env.endsWith("/lib/libjsig.so") && Files.isRegularFile(Path.of(env)), "this test JVM runs with libjsig: " + env);
+        assertTrue(Files.readString(PROJECT.resolve("src/service/pom.xml")).contains("<LD_PRELOAD>${edgellm.jsig}</LD_PRELOAD>"),
+                "the ITs' JVM (and the packaged jar it starts) too");
+    }
+
     @Test
     void theManifestsSetNoJvmOptionsOfTheirOwn() throws IOException {
         try (Stream<Path> s = Files.walk(PROJECT.resolve("k8s"))) {
@@ -96,9 +117,11 @@ class JvmOptionsTest {
         }
     }
 
-    private static List<String> launcher(Map<String, String> env) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder("bash", PROJECT.resolve("edgellm").toString(), "jvm-options").redirectErrorStream(true);
+    private static List<String> launcher(String mode, Map<String, String> env) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder("bash", PROJECT.resolve("edgellm").toString(), mode).redirectErrorStream(true);
         pb.environment().remove("EDGELLM_GC_OPTS");
+        pb.environment().remove("LD_PRELOAD");
+        pb.environment().remove("MALLOC_ARENA_MAX");
         pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
         pb.environment().putAll(env);
         Process p = pb.start();
