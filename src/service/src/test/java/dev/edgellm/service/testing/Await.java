@@ -8,6 +8,12 @@ import java.util.function.BooleanSupplier;
 
 /** Polling for asynchronous state: the model loads in the background while HTTP already answers. */
 public final class Await {
+    /** Adds {@code Connection: close} to every request. */
+    private static final io.restassured.filter.Filter CLOSE = (request, response, ctx) -> {
+        request.header("Connection", "close");
+        return ctx.next(request, response);
+    };
+
     static {
         closeConnections();
     }
@@ -18,10 +24,14 @@ public final class Await {
      * RestAssured opens a client (and a connection) per request and leaves it open until garbage
      * collection; polling every 20 ms would pile up hundreds of idle connections against the
      * service's {@code quarkus.http.limits.max-connections}. Every test request asks the server to
-     * close its connection instead.
+     * close its connection instead: a global filter, not a default request specification, which
+     * would carry the port and base URI of the moment it was built into every later request (a
+     * specification built from another one takes that one's port, so the first port would stick).
      */
-    public static void closeConnections() {
-        io.restassured.RestAssured.requestSpecification = new io.restassured.builder.RequestSpecBuilder().addHeader("Connection", "close").build();
+    public static synchronized void closeConnections() {
+        if (!io.restassured.RestAssured.filters().contains(CLOSE)) {
+            io.restassured.RestAssured.filters(CLOSE);
+        }
     }
 
     /**
@@ -116,7 +126,7 @@ public final class Await {
     private static String statusOrReason() {
         try {
             return given().get("/api/system").then().extract().jsonPath().getString("status");
-        } catch (RuntimeException e) {
+        } catch (Exception e) { // RestAssured throws a refused connection's ConnectException undeclared
             return "unreadable (" + e + ")";
         }
     }
