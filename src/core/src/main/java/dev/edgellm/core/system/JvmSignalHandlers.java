@@ -39,6 +39,7 @@ import java.util.logging.Logger;
  * them back, as it puts back everything in a JVM started without libjsig. It does nothing where the system call is not known (other
  * operating systems and CPUs) and in a native image (which does not use signals for safepoints).
  */
+@SuppressWarnings("restricted") // downcalls to syscall and dladdr: the JVM runs with --enable-native-access (jvm.options)
 public final class JvmSignalHandlers {
     private static final Logger LOG = Logger.getLogger(JvmSignalHandlers.class.getName());
 

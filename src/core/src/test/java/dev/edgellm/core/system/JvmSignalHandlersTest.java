@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test;
  * puts back one replaced the way a native library does (straight through the kernel, as a library's
  * {@code sigaction} does), and leaves signals the JVM does not handle alone.
  */
+@SuppressWarnings("restricted") // the test plays the native library: a raw rt_sigaction downcall
 class JvmSignalHandlersTest {
     static final int SIGXFSZ = 25; // the JVM's handler ignores it: safe to take away for a moment
     static final int SIGALRM = 14; // not the JVM's
