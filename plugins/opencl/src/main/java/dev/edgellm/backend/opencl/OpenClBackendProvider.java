@@ -49,6 +49,12 @@ public final class OpenClBackendProvider implements BackendProvider {
         return 50;
     }
 
+    /** JOCL, the OpenCL ICD loader and the driver (pocl's starts LLVM, which installs signal handlers). */
+    @Override
+    public boolean loadsNativeCode() {
+        return true;
+    }
+
     /** The outcome of a probe: what was found and which device would be used (null when unusable). */
     record Found(BackendProbe probe, OpenClDevice device) {}
 

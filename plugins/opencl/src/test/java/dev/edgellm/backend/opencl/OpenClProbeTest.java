@@ -149,6 +149,7 @@ class OpenClProbeTest {
     void backendsSeeTheProviderBelowTheVectorBackend() {
         Backends.Candidate c = Backends.probeAll().stream().filter(x -> x.provider().id().equals("opencl")).findFirst().orElseThrow();
         assertEquals(50, c.provider().priority());
+        assertTrue(c.provider().loadsNativeCode(), "its probe and creation run under the signal-handler guard");
     }
 
     /** On a CPU device (pocl) the thread option becomes a sub-device of that many compute units. */

@@ -43,7 +43,7 @@ public final class Backends {
     private static Candidate probe(BackendProvider p) {
         BackendProbe probe;
         try {
-            probe = JvmSignalHandlers.guard("backend probe " + p.id(), p::probe);
+            probe = p.loadsNativeCode() ? JvmSignalHandlers.guard("backend probe " + p.id(), p::probe) : p.probe();
         } catch (RuntimeException | LinkageError e) {
             probe = new BackendProbe(p.id(), false, "probe failed: " + e, java.util.Map.of());
         }
@@ -106,10 +106,12 @@ public final class Backends {
 
     /**
      * Creates a backend of {@code provider}. Probes and creations are where a backend starts native
-     * code (an OpenCL driver and its compiler): both run under {@link JvmSignalHandlers#guard}, so a
-     * driver that takes the JVM's signal handlers gives them back.
+     * code (an OpenCL driver and its compiler): for a provider that {@link BackendProvider#loadsNativeCode()
+     * loads native code} both run under {@link JvmSignalHandlers#guard}, so a driver that takes the
+     * JVM's signal handlers gives them back.
      */
     public static Backend create(BackendProvider provider, BackendOptions options) {
-        return JvmSignalHandlers.guard("backend " + provider.id(), () -> provider.create(options));
+        return provider.loadsNativeCode() ? JvmSignalHandlers.guard("backend " + provider.id(), () -> provider.create(options))
+                : provider.create(options);
     }
 }
