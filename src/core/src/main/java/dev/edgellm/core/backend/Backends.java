@@ -43,7 +43,7 @@ public final class Backends {
     private static Candidate probe(BackendProvider p) {
         BackendProbe probe;
         try {
-            probe = p.loadsNativeCode() ? JvmSignalHandlers.guard("backend probe " + p.id(), p::probe) : p.probe();
+            probe = guarded(p, "backend probe " + p.id(), p::probe);
         } catch (RuntimeException | LinkageError e) {
             probe = new BackendProbe(p.id(), false, "probe failed: " + e, java.util.Map.of());
         }
@@ -111,7 +111,10 @@ public final class Backends {
      * JVM's signal handlers gives them back.
      */
     public static Backend create(BackendProvider provider, BackendOptions options) {
-        return provider.loadsNativeCode() ? JvmSignalHandlers.guard("backend " + provider.id(), () -> provider.create(options))
-                : provider.create(options);
+        return guarded(provider, "backend " + provider.id(), () -> provider.create(options));
+    }
+
+    private static <T> T guarded(BackendProvider provider, String what, java.util.function.Supplier<T> call) {
+        return provider.loadsNativeCode() ? JvmSignalHandlers.guard(what, call) : call.get();
     }
 }

@@ -36,8 +36,9 @@ import java.util.logging.Logger;
  * installs at startup (SIGSEGV, SIGBUS, SIGFPE, SIGILL, ...) are never replaced in the first place
  * and the other library's handler is chained behind them; the ones it installs later (SIGHUP,
  * SIGINT, SIGTERM for its shutdown hooks) and SIGUSR2 pocl's LLVM still takes, and the guard puts
- * them back, as it puts back everything in a JVM started without libjsig. It does nothing where the system call is not known (other
- * operating systems and CPUs) and in a native image (which does not use signals for safepoints).
+ * them back, as it puts back everything in a JVM started without libjsig. It does nothing where
+ * the system call is not known (other operating systems and CPUs) and in a native image (which
+ * does not use signals for safepoints).
  */
 @SuppressWarnings("restricted") // downcalls to syscall and dladdr: the JVM runs with --enable-native-access (jvm.options)
 public final class JvmSignalHandlers {
@@ -55,7 +56,24 @@ public final class JvmSignalHandlers {
     /** The kernel's signal set: 64 signals. */
     private static final long SIGSET_BYTES = 8;
 
-    private static final Native NATIVE = Native.load();
+    /** The C functions, or null where the guard does not work ({@link #UNSUPPORTED} says why). */
+    private static final Native NATIVE;
+    private static final String UNSUPPORTED;
+
+    static {
+        Native n = null;
+        String why;
+        try {
+            why = Native.unsupported();
+            if (why == null) {
+                n = Native.load();
+            }
+        } catch (Throwable e) { // IllegalCallerException without native access, a missing symbol, ...
+            why = e.toString();
+        }
+        NATIVE = n;
+        UNSUPPORTED = why;
+    }
 
     private JvmSignalHandlers() {}
 
@@ -106,7 +124,7 @@ public final class JvmSignalHandlers {
 
     /** Why the guard does nothing here, or empty when it works. */
     public static Optional<String> unsupportedReason() {
-        return NATIVE != null ? Optional.empty() : Optional.of(Native.whyNot);
+        return Optional.ofNullable(UNSUPPORTED);
     }
 
     /** The kernel's dispositions now, or null where the guard does not work. */
@@ -115,21 +133,15 @@ public final class JvmSignalHandlers {
             return null;
         }
         byte[][] raw = new byte[32][];
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment buf = arena.allocate(KSIGACTION_BYTES, 8);
-            for (int sig : SIGNALS) {
-                buf.fill((byte) 0);
-                NATIVE.sigaction(sig, MemorySegment.NULL, buf);
-                raw[sig] = buf.toArray(ValueLayout.JAVA_BYTE);
-            }
+        for (int sig : SIGNALS) {
+            raw[sig] = NATIVE.disposition(sig);
         }
         return new Snapshot(raw);
     }
 
     /** The handler of {@code signal} now, or empty where the guard does not work. */
     public static Optional<Handler> current(int signal) {
-        Snapshot s = snapshot();
-        return s == null ? Optional.empty() : Optional.of(handler(signal, s.raw[signal]));
+        return NATIVE == null ? Optional.empty() : Optional.of(handler(signal, NATIVE.disposition(signal)));
     }
 
     /**
@@ -196,43 +208,45 @@ public final class JvmSignalHandlers {
 
     /** The two C functions the guard calls: syscall(SYS_rt_sigaction, ...) and dladdr. */
     private record Native(long sysRtSigaction, MethodHandle syscall, MethodHandle dladdr) {
-        static String whyNot = "";
+        /** Why the guard cannot work here, or null when it can. */
+        static String unsupported() {
+            if (System.getProperty("org.graalvm.nativeimage.imagecode") != null) {
+                return "a native image (no signal-based safepoints)";
+            }
+            if (!System.getProperty("os.name", "").equals("Linux")) {
+                return "not Linux";
+            }
+            return rtSigactionNumber() < 0 ? "no rt_sigaction number known for " + System.getProperty("os.arch") : null;
+        }
+
+        private static long rtSigactionNumber() {
+            return switch (System.getProperty("os.arch", "")) {
+                case "amd64", "x86_64" -> 13;
+                case "aarch64" -> 134;
+                default -> -1;
+            };
+        }
 
         static Native load() {
-            try {
-                if (System.getProperty("org.graalvm.nativeimage.imagecode") != null) {
-                    whyNot = "a native image (no signal-based safepoints)";
-                    return null;
-                }
-                if (!System.getProperty("os.name", "").equals("Linux")) {
-                    whyNot = "not Linux";
-                    return null;
-                }
-                long nr = switch (System.getProperty("os.arch", "")) {
-                    case "amd64", "x86_64" -> 13;
-                    case "aarch64" -> 134;
-                    default -> -1;
-                };
-                if (nr < 0) {
-                    whyNot = "no rt_sigaction number known for " + System.getProperty("os.arch");
-                    return null;
-                }
-                Linker linker = Linker.nativeLinker();
-                SymbolLookup libc = linker.defaultLookup();
-                MethodHandle syscall = linker.downcallHandle(libc.find("syscall").orElseThrow(),
-                        FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS,
-                                ValueLayout.ADDRESS, ValueLayout.JAVA_LONG),
-                        Linker.Option.firstVariadicArg(1));
-                MethodHandle dladdr = libc.find("dladdr").map(a -> linker.downcallHandle(a,
-                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS))).orElse(null);
-                Native n = new Native(nr, syscall, dladdr);
-                try (Arena arena = Arena.ofConfined()) {
-                    n.sigaction(11, MemorySegment.NULL, arena.allocate(KSIGACTION_BYTES, 8)); // fails here rather than later
-                }
-                return n;
-            } catch (Throwable e) { // IllegalCallerException without native access, a missing symbol, ...
-                whyNot = e.toString();
-                return null;
+            Linker linker = Linker.nativeLinker();
+            SymbolLookup libc = linker.defaultLookup();
+            MethodHandle syscall = linker.downcallHandle(libc.find("syscall").orElseThrow(),
+                    FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.ADDRESS,
+                            ValueLayout.ADDRESS, ValueLayout.JAVA_LONG),
+                    Linker.Option.firstVariadicArg(1));
+            MethodHandle dladdr = libc.find("dladdr").map(a -> linker.downcallHandle(a,
+                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS))).orElse(null);
+            Native n = new Native(rtSigactionNumber(), syscall, dladdr);
+            n.disposition(11); // fails here rather than later
+            return n;
+        }
+
+        /** The kernel's struct sigaction of {@code signal}, as bytes. */
+        byte[] disposition(int signal) {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment buf = arena.allocate(KSIGACTION_BYTES, 8);
+                sigaction(signal, MemorySegment.NULL, buf);
+                return buf.toArray(ValueLayout.JAVA_BYTE);
             }
         }
 
